@@ -1,0 +1,158 @@
+"""`hotspot-onboard`: the operator's command line for the onboarding pipeline.
+
+Exit codes: 0 done (live), 1 refused or failed (the reason is printed), 2 input unreadable,
+3 not a SpotID request, 4 waiting on ops (what is needed and the command that continues).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from cli.output import print_outcome, print_status
+from cli.sandbox import sandbox
+from parsers import NotASpotIDRequest, SpotIDRequest, UnreadableInput, parse_any
+from store import crud
+from store.db import migrate, session_scope
+from store.models import RequestState
+from store.schemas import SeedFile
+
+app = typer.Typer(help="Onboard customers' HotSpot SpotIDs into Offstreet.", no_args_is_help=True)
+app.command(help="Run the HotSpot sandbox: a local HTTP server implementing HotSpot's API.")(
+    sandbox
+)
+out = Console()
+err = Console(stderr=True)
+
+EXIT_REFUSED, EXIT_UNREADABLE, EXIT_NOT_A_REQUEST, EXIT_WAITING = 1, 2, 3, 4
+EXIT_BY_STATE = {
+    RequestState.live: 0,
+    RequestState.waiting_on_ops: EXIT_WAITING,
+    RequestState.needs_review: EXIT_WAITING,
+}
+
+
+def fail(message: str, code: int) -> typer.Exit:
+    err.print(message, markup=False, highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def read_request(path: Path) -> tuple[bytes, SpotIDRequest]:
+    """Read and parse an .eml or form .json file, or exit 2/3 with a one-line reason."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise fail(f"cannot read {path}: {exc.strerror or exc}", EXIT_UNREADABLE) from exc
+    try:
+        return raw, parse_any(raw)
+    except UnreadableInput as exc:
+        raise fail(f"cannot read {path}: {exc}", EXIT_UNREADABLE) from exc
+    except NotASpotIDRequest as exc:
+        raise fail(f"{path} is not a SpotID request: {exc}", EXIT_NOT_A_REQUEST) from exc
+
+
+@app.command()
+def parse(file: Path) -> None:
+    """Print the SpotID request in FILE (.eml or form .json) as JSON."""
+    _, request = read_request(file)
+    typer.echo(request.model_dump_json(indent=2))
+
+
+@app.command()
+def seed(file: Path) -> None:
+    """Create or update companies (contacts, domains, locations, token) from a JSON file."""
+    try:
+        seed_file = SeedFile.model_validate_json(file.read_bytes())
+    except OSError as exc:
+        raise fail(f"cannot read {file}: {exc.strerror or exc}", EXIT_UNREADABLE) from exc
+    except ValidationError as exc:
+        raise fail(f"{file} is not a valid seed file: {exc}", EXIT_UNREADABLE) from exc
+    migrate()
+    with session_scope() as session:
+        for company_in in seed_file.companies:
+            crud.upsert_company(session, company_in=company_in)
+    names = ", ".join(c.name for c in seed_file.companies)
+    out.print(f"Seeded {len(seed_file.companies)} companies: {names}")
+
+
+@app.command()
+def token(company: str) -> None:
+    """Store COMPANY's HotSpot token, read from stdin (never from the command line)."""
+    if sys.stdin.isatty():
+        err.print(f"Paste {company}'s HotSpot token, then press Enter:")
+    secret = sys.stdin.readline().strip()
+    if not secret:
+        raise fail("no token on stdin; nothing stored", EXIT_REFUSED)
+    migrate()
+    with session_scope() as session:
+        found = crud.get_company_by_name(session, name=company)
+        if found is None:
+            raise fail(f"no company named {company!r}; seed it first", EXIT_REFUSED)
+        crud.set_company_token(session, company=found, token=secret)
+    out.print(f"Stored {found.name}'s HotSpot token (encrypted).")
+
+
+VerifyTimeout = Annotated[
+    float | None,
+    typer.Option(help="Seconds to wait for TEST123 in HotSpot (default: VERIFY_TIMEOUT_SECONDS)."),
+]
+
+
+@app.command()
+def onboard(file: Path, verify_timeout: VerifyTimeout = None) -> None:
+    """Run the onboarding flow for the request in FILE; the same FILE again continues it."""
+    from tasks.intake import record_request
+
+    raw, request = read_request(file)
+    migrate()
+    request_id = record_request(raw, request)
+    raise typer.Exit(run_onboarding(request_id, verify_timeout))
+
+
+@app.command()
+def retry(request_id: int, verify_timeout: VerifyTimeout = None) -> None:
+    """Run a stored request's onboarding again; it continues where it stopped."""
+    migrate()
+    with session_scope() as session:
+        try:
+            crud.get_request(session, request_id=request_id)
+        except LookupError as exc:
+            raise fail(str(exc), EXIT_REFUSED) from exc
+    raise typer.Exit(run_onboarding(request_id, verify_timeout))
+
+
+def run_onboarding(request_id: int, verify_timeout: float | None) -> int:
+    """Run the flow in this process, print where the request stands, return the exit code."""
+    from flows.onboard_request import onboard_request
+
+    asyncio.run(onboard_request(request_id, verify_timeout, return_state=True))
+    with session_scope() as session:
+        outcome = crud.request_outcome(session, request_id=request_id)
+    print_outcome(out, outcome)
+    return EXIT_BY_STATE.get(RequestState(outcome.state), EXIT_REFUSED)
+
+
+@app.command()
+def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Show every integration with its mappings, and every request."""
+    migrate()
+    with session_scope() as session:
+        report = crud.status_report(session)
+    if as_json:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        print_status(out, report)
+
+
+@app.command()
+def demo() -> None:
+    """Onboard the template email end to end against a local sandbox, on a fresh store."""
+    from cli.demo import run_demo
+
+    raise typer.Exit(run_demo(out))

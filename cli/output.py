@@ -1,0 +1,62 @@
+"""How the CLI shows requests and integrations to a person (rich tables)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from store.schemas import RequestOutcome, StatusReport
+
+STYLE_BY_STATUS = {
+    "live": "green",
+    "already_live": "green",
+    "verified": "green",
+    "waiting_on_ops": "yellow",
+    "needs_review": "yellow",
+    "rejected": "red",
+    "failed": "red",
+}
+
+
+def styled(status: str) -> str:
+    style = STYLE_BY_STATUS.get(status)
+    return f"[{style}]{status}[/{style}]" if style else status
+
+
+def print_outcome(console: Console, outcome: RequestOutcome) -> None:
+    """The request's SpotIDs in a table, then its one-line outcome and next step."""
+    table = Table(title=f"Request {outcome.request_id} · {outcome.company or 'unknown company'}")
+    for column in ("Location", "SpotID", "Status", "Reason"):
+        table.add_column(column)
+    for spot in outcome.spots:
+        table.add_row(spot.location, spot.spot_id, styled(spot.status), spot.reason or "")
+    console.print(table)
+    console.print(f"{styled(outcome.state)}: {outcome.reason or 'done'}", soft_wrap=True)
+
+
+def print_status(console: Console, report: StatusReport) -> None:
+    integrations = Table(title="HotSpot integrations")
+    for column in ("Company", "Integration", "Location", "SpotID", "Mapping"):
+        integrations.add_column(column)
+    for integration in report.integrations:
+        for mapping in integration.mappings or []:
+            integrations.add_row(
+                integration.company,
+                styled(integration.status),
+                mapping.location,
+                mapping.spot_id,
+                styled(mapping.status),
+            )
+    console.print(integrations)
+    requests = Table(title="Requests")
+    for column in ("#", "Company", "State", "SpotIDs", "Reason"):
+        requests.add_column(column)
+    for request in report.requests:
+        requests.add_row(
+            str(request.request_id),
+            request.company or "",
+            styled(request.state),
+            ", ".join(spot.spot_id for spot in request.spots),
+            request.reason or "",
+        )
+    console.print(requests)

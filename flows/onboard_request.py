@@ -1,0 +1,97 @@
+"""The onboarding flow: one run per SpotID request, the integration guide's six steps.
+
+The store is the source of truth: every step reads where the request stands and does only
+what is left, so a failed or interrupted run can simply be run again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.client.schemas.objects import FlowRun
+from prefect.runtime import flow_run
+from prefect.states import Completed, Failed, State
+
+from store import crud
+from store.db import session_scope
+from store.models import RequestState
+from store.schemas import RequestOutcome
+from tasks.golive import mark_live
+from tasks.integration import check_existing_integration
+from tasks.mappings import create_mappings
+from tasks.outcome import record_outcome
+from tasks.permits import issue_test_permits
+from tasks.validate import validate_spot_ids
+from tasks.verify import verify_test_permits
+
+
+def run_name() -> str:
+    """Runs are named for the company and the request, as ops look for them."""
+    request_id = flow_run.parameters["request_id"]
+    with session_scope() as session:
+        request = crud.get_request(session, request_id=request_id)
+        company = crud.find_company_for_sender(session, address=request.sender or "")
+    return (
+        f"{company.name if company else request.sender or 'unknown sender'} · request {request_id}"
+    )
+
+
+def record_crash(flow: Any, run: FlowRun, state: State[Any]) -> None:
+    """A run that failed on an error (not a refusal) leaves the request `failed`, with why."""
+    request_id = run.parameters["request_id"]
+    with session_scope() as session:
+        request = crud.get_request(session, request_id=request_id)
+        if request.state not in (RequestState.rejected, RequestState.live):
+            crud.set_request_state(
+                session,
+                request=request,
+                state=RequestState.failed,
+                reason=f"{state.message}; retry with `hotspot-onboard retry {request_id}`",
+            )
+
+
+def final_state(outcome: RequestOutcome) -> State[RequestOutcome]:
+    """Completed when live or waiting on ops, Failed when refused or stuck; one-line message."""
+    if outcome.state in (RequestState.rejected, RequestState.failed):
+        return Failed(message=outcome.headline, data=outcome)
+    names = {RequestState.live: "Live", RequestState.needs_review: "Needs review"}
+    name = names.get(RequestState(outcome.state), "Waiting on ops")
+    return Completed(name=name, message=outcome.headline, data=outcome)
+
+
+@flow(
+    name="onboard-request",
+    flow_run_name=run_name,
+    on_failure=[record_crash],
+    on_crashed=[record_crash],
+)
+async def onboard_request(
+    request_id: int, verify_timeout: float | None = None
+) -> State[RequestOutcome]:
+    """Take one SpotID request to a live HotSpot integration, or say why not."""
+    logger = get_run_logger()
+
+    # 1. Validate the SpotIDs: format, duplicates, the company's locations, HotSpot, owner.
+    validation = await validate_spot_ids(request_id)
+    if validation.problems:
+        return final_state(await record_outcome(request_id))
+
+    # 2. Check for an existing integration: set up once; later requests add locations.
+    await check_existing_integration(request_id)
+
+    # 3. Map each new SpotID to its location, in one transaction.
+    await create_mappings(request_id)
+
+    # 4. Issue a TEST123 permit at each SpotID not yet verified.
+    await issue_test_permits(request_id)
+
+    # 5. Poll HotSpot's enforcement lookup until each permit shows, or time runs out.
+    await verify_test_permits(request_id, verify_timeout)
+
+    # 6. Mark verified SpotIDs live and revoke their test permits.
+    await mark_live(request_id)
+
+    outcome = await record_outcome(request_id)
+    logger.info(outcome.headline)
+    return final_state(outcome)

@@ -1,0 +1,123 @@
+"""Read a SpotID request out of a raw email (RFC 5322 bytes).
+
+What counts, in order: the sender's newest text (quoted history and signatures are
+ignored), text/plain when it yields pairs else the HTML alternative, then .txt and CSV
+attachments. When all that holds no SpotIDs, a forward is read from the forwarded part
+(inline, or an attached message/rfc822).
+
+Outcome rules:
+- pairs found: a `SpotIDRequest` (warnings list what was unsure, and send it to review);
+- no pairs but warnings (e.g. "Lot C: 14283 or 14284"): a request with `spots=[]` and the
+  warnings, so a human reads it rather than the sender getting a refusal;
+- neither: `NotASpotIDRequest("no SpotIDs found in the message")`;
+- robots (auto-replies, bounces): `NotASpotIDRequest` naming the header or subject;
+- not an email at all: `UnreadableInput`.
+"""
+
+from __future__ import annotations
+
+import email
+from email import policy
+from email.message import Message
+
+from parsers import headers, mime, quoting
+from parsers.extraction import Extraction
+from parsers.html import html_to_text
+from parsers.lines import extract_text
+from parsers.models import NotASpotIDRequest, SpotIDRequest, UnreadableInput
+from parsers.tables import read_csv
+
+_KNOWN_HEADERS = frozenset(
+    "from to cc subject date message-id mime-version content-type received return-path "
+    "delivered-to sender reply-to".split()
+)
+_MAX_NESTING = 5
+
+
+def parse_email(raw: bytes | str) -> SpotIDRequest:
+    """Parse one raw email into a request; see the module docstring for the outcomes."""
+    message = _message(raw)
+    subject = headers.header(message, "Subject")
+    address, name = headers.sender(message)
+    reason = headers.refusal(message, subject, address)
+    if reason:
+        raise NotASpotIDRequest(reason)
+    found = _read_message(message, forward=quoting.is_forward_subject(subject), depth=0)
+    if found.empty and subject:
+        from_subject = extract_text(subject)
+        if from_subject.pairs:
+            found = from_subject
+    if found.empty:
+        raise NotASpotIDRequest("no SpotIDs found in the message")
+    return SpotIDRequest(
+        source="email",
+        sender=address,
+        sender_name=name,
+        subject=subject,
+        message_id=headers.header(message, "Message-ID"),
+        spots=found.entries(),
+        authentication_failures=headers.authentication_failures(message),
+        warnings=[*found.warnings, *found.conflict_warnings()],
+    )
+
+
+def _message(raw: bytes | str) -> Message:
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "replace")
+    raw = raw.removeprefix(b"\xef\xbb\xbf").lstrip(b"\r\n\t ")
+    if not raw:
+        raise UnreadableInput("empty input; not an email")
+    try:
+        message = email.message_from_bytes(raw, policy=policy.default)
+    except Exception as exc:  # the stdlib parser is lenient; this is its last resort
+        raise UnreadableInput(f"not an email: {exc}") from exc
+    if not any(key.lower() in _KNOWN_HEADERS for key in message.keys()):
+        raise UnreadableInput("no mail headers (From, To, Subject ...); not an email")
+    return message
+
+
+def _read_message(message: Message, *, forward: bool, depth: int) -> Extraction:
+    body = mime.collect(message)
+    found = _best_body(body, forward=forward)
+    for _name, text in body.texts:
+        found.extend(extract_text(text))
+    for name, text in body.csvs:
+        found.extend(read_csv(text, name))
+    for name in body.sheets:
+        found.warn(f"attachment {name!r} is a spreadsheet we cannot read; check it by hand")
+    if not found.pairs and depth < _MAX_NESTING:
+        for attached in body.messages:
+            inner = _read_message(attached, forward=False, depth=depth + 1)
+            if inner.pairs:
+                found.extend(inner)
+                break
+    return found
+
+
+def _best_body(body: mime.Body, *, forward: bool) -> Extraction:
+    """text/plain when it yields pairs, else the HTML version, else whichever has warnings."""
+    plain = _read_text("\n".join(body.plain), forward=forward, depth=0)
+    if plain.pairs or not body.html:
+        return plain
+    html = "\n".join(html_to_text(part) for part in body.html)
+    rendered = _read_text(html, forward=forward, depth=0)
+    return rendered if rendered.pairs or plain.empty else plain
+
+
+def _read_text(text: str, *, forward: bool, depth: int) -> Extraction:
+    """The newest text's pairs; if it has none, those of the message it forwards."""
+    parts = quoting.split(text, forward=forward)
+    found = _read_new(parts.new)
+    if not found.pairs and parts.forwarded is not None and depth < _MAX_NESTING:
+        found.extend(_read_text(parts.forwarded, forward=False, depth=depth + 1))
+    return found
+
+
+def _read_new(text: str) -> Extraction:
+    """Read above the signature; if that holds no pairs, the "sign-off" may have been early."""
+    found = extract_text(quoting.cut_signature(text))
+    if not found.pairs:
+        whole = extract_text(text)
+        if whole.pairs:
+            return whole
+    return found

@@ -1,0 +1,65 @@
+"""What a piece of text yielded: certain pairs, and the lines a human should look at."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from parsers.models import SpotEntry
+
+_QUOTE_LIMIT = 160
+
+
+@dataclass
+class Extraction:
+    """Pairs in message order plus warnings; merging keeps order and drops repeats."""
+
+    pairs: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def add_pair(self, location: str, spot_id: str) -> None:
+        if (location, spot_id) not in self.pairs:
+            self.pairs.append((location, spot_id))
+
+    def warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    def extend(self, other: Extraction) -> None:
+        for pair in other.pairs:
+            self.add_pair(*pair)
+        for message in other.warnings:
+            self.warn(message)
+
+    @property
+    def empty(self) -> bool:
+        return not self.pairs and not self.warnings
+
+    def entries(self) -> list[SpotEntry]:
+        return [SpotEntry(location=loc, spot_id=spot) for loc, spot in self.pairs]
+
+    def conflict_warnings(self) -> list[str]:
+        """One SpotID per location and one location per SpotID; anything else needs a human."""
+        found: list[str] = []
+        by_location: dict[str, list[str]] = {}
+        by_spot: dict[str, list[str]] = {}
+        for location, spot in self.pairs:
+            by_location.setdefault(location.casefold(), []).append(spot)
+            by_spot.setdefault(spot, []).append(location)
+        for location, spot in self.pairs:
+            spots = by_location.pop(location.casefold(), [])
+            if len(spots) > 1:
+                found.append(f"location {location!r} is given several SpotIDs: {', '.join(spots)}")
+            locations = by_spot.pop(spot, [])
+            if len(locations) > 1:
+                found.append(
+                    f"SpotID {spot} is given for several locations: {', '.join(locations)}"
+                )
+        return found
+
+
+def quote(line: str) -> str:
+    """A line as it appears in a warning: trimmed, shortened, in quotes."""
+    line = " ".join(line.split())
+    if len(line) > _QUOTE_LIMIT:
+        line = line[: _QUOTE_LIMIT - 1] + "…"
+    return f'"{line}"'

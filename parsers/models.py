@@ -1,0 +1,44 @@
+"""The request every intake channel produces: what the customer asked for, nothing more."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class SpotEntry(BaseModel):
+    """One location the customer wants enforced, with the HotSpot SpotID they gave for it."""
+
+    location: str = Field(min_length=1)
+    # Kept as written (stripped): the flow's validation step judges the format, so a bad
+    # SpotID is refused with a reason instead of vanishing at parse time.
+    spot_id: str = Field(min_length=1)
+
+
+class SpotIDRequest(BaseModel):
+    """A SpotID configuration request, parsed from an email or a form submission."""
+
+    source: Literal["email", "form"]
+    sender: str | None = Field(default=None, description="The sender's address, lower-cased.")
+    sender_name: str | None = None
+    company: str | None = Field(default=None, description="Company named in a form.")
+    subject: str | None = None
+    message_id: str | None = None
+    spots: list[SpotEntry]
+    authentication_failures: list[str] = Field(
+        default_factory=list,
+        description="Failing verdicts from Authentication-Results (e.g. 'dmarc=fail').",
+    )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="Lines the parser could not read with certainty; they send it to review.",
+    )
+
+
+class NotASpotIDRequest(ValueError):
+    """The input was read, but it is not a SpotID request or holds no SpotIDs."""
+
+
+class UnreadableInput(ValueError):
+    """The input could not be read at all (not an email, not JSON, wrong shape)."""

@@ -1,0 +1,46 @@
+"""Text clean-up shared by every channel, so a location reads the same from a form or an email."""
+
+from __future__ import annotations
+
+import re
+
+# Spaces that mail clients and word processors slip in (nbsp, thin, ideographic ...).
+_ODD_SPACES = re.compile(r"[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
+# Invisible characters that would split or glue words without showing.
+_INVISIBLE = re.compile(r"[\u00ad\u200b-\u200d\u2060\ufeff]")
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_TRAILING_PUNCT = re.compile(r"[\s.,;:!?\-\u2010-\u2015\u2212=|/\\*•·>_~]+$")
+_LEADING_PUNCT = re.compile(r"^[\s,;:!?\-\u2010-\u2015\u2212=|/\\*•·>_~]+")
+
+
+def clean_str(value: str) -> str:
+    """Drop what cannot be stored or shown (lone surrogates, control bytes)."""
+    return _CONTROLS.sub("", _SURROGATES.sub("\ufffd", value))
+
+
+def normalize_text(text: str) -> str:
+    """Unify line ends, odd spaces and invisible characters before reading lines."""
+    text = clean_str(text.replace("\r\n", "\n").replace("\r", "\n"))
+    return _INVISIBLE.sub("", _ODD_SPACES.sub(" ", text))
+
+
+def normalize_location(value: str) -> str:
+    """Trim, collapse inner whitespace and drop edge punctuation; keep accents and case."""
+    value = " ".join(normalize_text(value).split())
+    value = _TRAILING_PUNCT.sub("", _LEADING_PUNCT.sub("", value))
+    return _balance_brackets(value)
+
+
+def _balance_brackets(value: str) -> str:
+    """Strip an unmatched bracket at either end ("Lot A (North" keeps its pair, "(Lot D" not)."""
+    for opening, closing in ("()", "[]", "{}"):
+        if value.startswith(opening) and value.endswith(closing) and value.count(opening) == 1:
+            value = value[1:-1].strip()
+        if value.endswith(closing) and value.count(closing) > value.count(opening):
+            value = value[:-1].rstrip()
+        if value.startswith(opening) and value.count(opening) > value.count(closing):
+            value = value[1:].lstrip()
+        if value.endswith(opening):
+            value = value[:-1].rstrip()
+    return _TRAILING_PUNCT.sub("", value)

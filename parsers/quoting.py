@@ -1,0 +1,139 @@
+"""Tell the sender's newest text from quoted history, forwarded messages and signatures.
+
+A small splitter instead of mail-parser-reply: that library treats "- Lot A" lines as a
+signature unless told otherwise, ends a signature only at the end of the body, and cannot
+tell a forward (read it) from a reply's history (ignore it), which is what matters here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_FORWARD_MARKER = re.compile(
+    r"^\s*(?:-{2,}\s*(?:forwarded\s+message|weitergeleitete\s+nachricht|message\s+transf[ée]r[ée]"
+    r"|mensaje\s+reenviado|doorgestuurd\s+bericht|vidarebefordrat\s+meddelande"
+    r"|messaggio\s+inoltrato)\s*-{2,}"
+    r"|begin\s+forwarded\s+message\s*:|anfang\s+der\s+weitergeleiteten\s+nachricht\s*:"
+    r"|d[ée]but\s+du\s+message\s+r[ée]exp[ée]di[ée]\s*:)\s*$",
+    re.I,
+)
+_ORIGINAL_MARKER = re.compile(
+    r"^\s*-{2,}\s*(?:original\s+message|urspr[üu]ngliche\s+nachricht|message\s+d'origine"
+    r"|mensaje\s+original|oorspronkelijk\s+bericht|messaggio\s+originale)\s*-{2,}\s*$",
+    re.I,
+)
+_RULE = re.compile(r"^\s*_{5,}\s*$")
+_FROM = re.compile(r"^\s*\*?(?:from|von|de|da|van|från|fra|od)\s*:\*?\s*\S", re.I)
+_SENT = re.compile(
+    r"^\s*\*?(?:sent|date|gesendet|datum|envoy[ée]|enviado|fecha|inviato|data|verzonden"
+    r"|skickat|to|an|à|para|a|subject|betreff|objet|asunto|oggetto|onderwerp)\s*:",
+    re.I,
+)
+_WROTE_START = re.compile(r"^\s*(?:on|am|le|el|il|op|den|w\s+dniu)\s", re.I)
+_WROTE_END = re.compile(
+    r"(?:wrote|schrieb|a\s+[ée]crit|escribi[óo]|ha\s+scritto|schreef|skrev|napisa[łl]"
+    r"|написал)\s*:?\s*$",
+    re.I,
+)
+_FORWARD_SUBJECT = re.compile(r"^\s*(?:\[?(?:fwd?|fw|wg|tr|rv|enc|vs|vb|doorst)\s*:)", re.I)
+_SIGNATURE_RULE = re.compile(r"^(?:--|—|__)\s?$")
+_SIGN_OFF = re.compile(
+    r"^\s*(?:thanks(?:\s+(?:again|so\s+much|a\s+lot))?|thank\s+you(?:\s+(?:again|so\s+much))?"
+    r"|many\s+thanks|thx|cheers|best(?:\s+(?:regards|wishes))?|(?:kind|warm|warmest)\s+regards"
+    r"|regards|sincerely|yours(?:\s+(?:truly|sincerely))?|br|merci(?:\s+beaucoup)?|cordialement"
+    r"|danke|vielen\s+dank|mit\s+freundlichen\s+gr[üu](?:ß|ss)en|viele\s+gr[üu](?:ß|ss)e|gracias"
+    r"|saludos|grazie|cordiali\s+saluti|met\s+vriendelijke\s+groet|groeten|hälsningar"
+    r"|med\s+vänlig\s+hälsning|mvh|vh)\s*[,.!]*(?:\s+[^\W\d_][\w.'-]*){0,3}\s*$"
+    r"|^\s*(?:sent\s+from\s+my\s|get\s+outlook\s+for\s|von\s+meinem\s|envoyé\s+de\s+mon\s)",
+    re.I,
+)
+_HEADER_LINE = re.compile(r"^\s*\*?[\w-]{2,20}\s*:\*?(?:\s|$)")
+_QUOTE_LEVEL = re.compile(r"^\s*> ?")
+_HEADER_LOOKAHEAD = 6
+_WROTE_LIMIT = 400
+
+
+@dataclass(frozen=True)
+class Parts:
+    """The sender's own words, and the text of a message they forwarded, if any."""
+
+    new: str
+    forwarded: str | None
+
+
+def is_forward_subject(subject: str | None) -> bool:
+    return bool(subject and _FORWARD_SUBJECT.match(subject))
+
+
+def split(text: str, *, forward: bool = False) -> Parts:
+    """Cut `text` where the history starts; `forward` says an unmarked history is a forward."""
+    lines = text.split("\n")
+    new: list[str] = []
+    replying = False  # after "On ... wrote:", quoted lines are history, forwards included
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        quoted = line.lstrip().startswith(">")
+        if _FORWARD_MARKER.match(_QUOTE_LEVEL.sub("", line) if quoted else line) and not (
+            quoted and replying
+        ):
+            return Parts("\n".join(new), _without_headers(lines[index + 1 :]))
+        if _ORIGINAL_MARKER.match(line) or _outlook_block(lines, index):
+            rest = lines[index + 1 :] if not _FROM.match(line) else lines[index:]
+            return Parts("\n".join(new), _without_headers(rest) if forward else None)
+        wrote = _wrote_header(lines, index)
+        if wrote:
+            following = next((ln for ln in lines[index + wrote :] if ln.strip()), "")
+            if not following.lstrip().startswith(">"):
+                return Parts("\n".join(new), None)
+            replying = True
+            index += wrote
+            continue
+        if not quoted:
+            new.append(line)
+        index += 1
+    return Parts("\n".join(new), None)
+
+
+def cut_signature(text: str) -> str:
+    """The text above a "-- " rule or a sign-off line ("Thanks,", "Best regards, Jane")."""
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        if _SIGNATURE_RULE.match(line) or _SIGN_OFF.match(line):
+            return "\n".join(lines[:index])
+    return text
+
+
+def _outlook_block(lines: list[str], index: int) -> bool:
+    """A "____" rule or a "From:" line followed closely by "Sent:/Date:/To:" lines."""
+    start = index + 1 if _RULE.match(lines[index]) else index
+    while _RULE.match(lines[index]) and start < len(lines) and not lines[start].strip():
+        start += 1
+    if start >= len(lines) or not _FROM.match(lines[start]):
+        return False
+    window = lines[start + 1 : start + 1 + _HEADER_LOOKAHEAD]
+    return any(_SENT.match(line) for line in window)
+
+
+def _wrote_header(lines: list[str], index: int) -> int:
+    """How many lines an "On <date>, <name> wrote:" header spans here (0 if none)."""
+    if not _WROTE_START.match(lines[index]):
+        return 0
+    for span in range(1, 4):
+        joined = " ".join(lines[index : index + span])
+        if len(joined) <= _WROTE_LIMIT and _WROTE_END.search(joined):
+            return span
+    return 0
+
+
+def _without_headers(lines: list[str]) -> str:
+    """A forwarded message's text without its From:/Date:/Subject:/To: block."""
+    if all(line.lstrip().startswith(">") for line in lines if line.strip()):
+        lines = [_QUOTE_LEVEL.sub("", line, count=1) for line in lines]  # Apple Mail quotes it
+    index = 0
+    while index < len(lines) and not lines[index].strip():
+        index += 1
+    while index < len(lines) and _HEADER_LINE.match(lines[index]):
+        index += 1
+    return "\n".join(lines[index:])

@@ -1,0 +1,124 @@
+"""Every setting an operator may change, from environment variables and `.env`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_DIR = Path(__file__).resolve().parent
+SANDBOX_PARTNER_KEY = "sandbox-partner-key"
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+class Settings(BaseSettings):
+    """Settings for the pipeline, its HotSpot client and its sandbox.
+
+    Names are the environment variables (case-insensitive); `.env` in the working directory
+    is read too. Secrets are `SecretStr`, so they never print.
+    """
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(
+        default=PROJECT_DIR / ".data",
+        validation_alias="OFFSTREET_DATA_DIR",
+        description="Where the embedded defaults keep their files (SQLite database, keys).",
+    )
+    database_url: str = Field(
+        default="",
+        validation_alias="OFFSTREET_DATABASE_URL",
+        description="SQLAlchemy URL of the store; empty means a SQLite file in the data dir.",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        validation_alias="OFFSTREET_SECRET_KEY",
+        description="Fernet key that encrypts company tokens at rest; empty means a key file "
+        "generated once in the data dir.",
+    )
+
+    hotspot_api_url: str = Field(
+        default="http://127.0.0.1:8765", validation_alias="HOTSPOT_API_URL"
+    )
+    hotspot_partner_key: SecretStr = Field(
+        default=SecretStr(SANDBOX_PARTNER_KEY), validation_alias="HOTSPOT_PARTNER_KEY"
+    )
+    hotspot_timeout_seconds: float = Field(default=10.0, validation_alias="HOTSPOT_TIMEOUT_SECONDS")
+    hotspot_max_attempts: int = Field(
+        default=6,
+        ge=1,
+        validation_alias="HOTSPOT_MAX_ATTEMPTS",
+        description="Attempts per HotSpot call before a transient fault is surfaced.",
+    )
+    hotspot_backoff_seconds: float = Field(
+        default=0.5,
+        ge=0,
+        validation_alias="HOTSPOT_BACKOFF_SECONDS",
+        description="First retry delay; doubles each attempt, with full jitter.",
+    )
+    hotspot_backoff_max_seconds: float = Field(
+        default=15.0, ge=0, validation_alias="HOTSPOT_BACKOFF_MAX_SECONDS"
+    )
+    hotspot_max_concurrency: int = Field(
+        default=8,
+        ge=1,
+        validation_alias="HOTSPOT_MAX_CONCURRENCY",
+        description="HotSpot calls in flight at once from one run.",
+    )
+    hotspot_rate_limit: float = Field(
+        default=0,
+        ge=0,
+        validation_alias="HOTSPOT_RATE_LIMIT",
+        description="Requests per second this process sends at most; 0 means no client-side "
+        "limit (429 and Retry-After are honoured either way).",
+    )
+
+    verify_timeout_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        validation_alias="VERIFY_TIMEOUT_SECONDS",
+        description="How long to wait for TEST123 to show in the enforcement lookup.",
+    )
+    verify_first_poll_seconds: float = Field(
+        default=1.0, ge=0, validation_alias="VERIFY_FIRST_POLL_SECONDS"
+    )
+    verify_poll_factor: float = Field(default=1.5, ge=1, validation_alias="VERIFY_POLL_FACTOR")
+    verify_max_poll_interval_seconds: float = Field(
+        default=10.0, gt=0, validation_alias="VERIFY_MAX_POLL_INTERVAL_SECONDS"
+    )
+
+    test_plate: str = Field(default="TEST123", validation_alias="TEST_PERMIT_PLATE")
+    test_permit_province: str = Field(default="ON", validation_alias="TEST_PERMIT_PROVINCE")
+    test_permit_country: str = Field(default="CA", validation_alias="TEST_PERMIT_COUNTRY")
+    test_permit_validity_minutes: int = Field(
+        default=60, gt=0, validation_alias="TEST_PERMIT_VALIDITY_MINUTES"
+    )
+
+    sandbox_host: str = Field(default="127.0.0.1", validation_alias="SANDBOX_HOST")
+    sandbox_port: int = Field(default=8765, validation_alias="SANDBOX_PORT")
+    sandbox_catalogue: Path = Field(
+        default=PROJECT_DIR / "hotspot" / "sandbox_spots.json",
+        validation_alias="SANDBOX_CATALOGUE",
+    )
+
+    @model_validator(mode="after")
+    def _refuse_sandbox_key_against_real_hotspot(self) -> Settings:
+        host = urlsplit(self.hotspot_api_url).hostname or ""
+        if host not in LOCAL_HOSTS and (
+            self.hotspot_partner_key.get_secret_value() == SANDBOX_PARTNER_KEY
+        ):
+            raise ValueError(
+                "HOTSPOT_PARTNER_KEY is the sandbox's key but HOTSPOT_API_URL is not local: "
+                "set HOTSPOT_PARTNER_KEY to Offstreet's partner key for that API."
+            )
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The store's URL, defaulting to a SQLite file in the data dir."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'offstreet.db'}"
+
+
+settings = Settings()

@@ -1,0 +1,404 @@
+"""Every read and write of the store. Only this module (and migrations) know SQL.
+
+Functions take a session and keyword-only arguments; the caller owns the transaction
+(`store.db.session_scope`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from store import secrets
+from store.models import (
+    ACTIVE_PERMIT_STATES,
+    Company,
+    Integration,
+    IntegrationState,
+    Location,
+    MappingState,
+    OnboardingRequest,
+    PermitState,
+    RequestSource,
+    RequestSpot,
+    RequestState,
+    SpotMapping,
+    SpotVerdict,
+    TestPermit,
+    utcnow,
+)
+from store.schemas import (
+    CompanyIn,
+    IntegrationStatus,
+    MappingStatus,
+    RequestOutcome,
+    SpotStatus,
+    StatusReport,
+)
+
+
+def normalise_location(name: str) -> str:
+    """The form location names are compared in: case and spacing never matter."""
+    return re.sub(r"\s+", " ", name).strip().casefold()
+
+
+# --- companies ---------------------------------------------------------------------------
+
+
+def upsert_company(session: Session, *, company_in: CompanyIn) -> Company:
+    """Create or update a company; locations are added, never removed."""
+    company = get_company_by_name(session, name=company_in.name)
+    if company is None:
+        company = Company(name=company_in.name)
+    company.contacts = sorted({address.lower() for address in company_in.contacts})
+    company.domains = sorted({domain.lower().lstrip("@") for domain in company_in.domains})
+    if company_in.hotspot_token is not None:
+        company.hotspot_token_encrypted = secrets.encrypt(
+            company_in.hotspot_token.get_secret_value()
+        )
+    session.add(company)
+    session.flush()
+    known = {normalise_location(loc.name) for loc in company_locations(session, company=company)}
+    for name in company_in.locations:
+        if normalise_location(name) not in known:
+            session.add(Location(company_id=company.id, name=name.strip()))
+            known.add(normalise_location(name))
+    session.flush()
+    return company
+
+
+def get_company_by_name(session: Session, *, name: str) -> Company | None:
+    return session.exec(
+        select(Company).where(sa.func.lower(Company.name) == name.strip().lower())
+    ).first()
+
+
+def get_company(session: Session, *, company_id: int) -> Company:
+    company = session.get(Company, company_id)
+    if company is None:
+        raise LookupError(f"no company {company_id}")
+    return company
+
+
+def find_company_for_sender(session: Session, *, address: str) -> Company | None:
+    """The company whose registered contact, or else whose domain, the address is."""
+    address = address.strip().lower()
+    domain = address.rpartition("@")[2]
+    companies = session.exec(select(Company)).all()
+    for company in companies:
+        if address in company.contacts:
+            return company
+    for company in companies:
+        if domain and domain in company.domains:
+            return company
+    return None
+
+
+def company_locations(session: Session, *, company: Company) -> Sequence[Location]:
+    return session.exec(
+        select(Location).where(Location.company_id == company.id).order_by(Location.name)
+    ).all()
+
+
+def set_company_token(session: Session, *, company: Company, token: str) -> None:
+    """Store the company's HotSpot token, encrypted."""
+    company.hotspot_token_encrypted = secrets.encrypt(token)
+    session.add(company)
+
+
+def company_token(company: Company) -> str | None:
+    """The company's HotSpot token in clear, for the HotSpot client only."""
+    if company.hotspot_token_encrypted is None:
+        return None
+    return secrets.decrypt(company.hotspot_token_encrypted)
+
+
+# --- requests ----------------------------------------------------------------------------
+
+
+def record_request(
+    session: Session,
+    *,
+    key: str,
+    source: RequestSource,
+    raw: bytes,
+    parsed: dict | None,
+    sender: str | None,
+    subject: str | None,
+    spots: Iterable[tuple[str, str]],
+    state: RequestState = RequestState.received,
+    reason: str | None = None,
+) -> tuple[OnboardingRequest, bool]:
+    """Store a request with its raw input; the same key again returns the stored one."""
+    existing = session.exec(select(OnboardingRequest).where(OnboardingRequest.key == key)).first()
+    if existing is not None:
+        return existing, False
+    request = OnboardingRequest(
+        key=key,
+        source=source,
+        raw=raw,
+        parsed=parsed,
+        sender=sender,
+        subject=subject,
+        state=state,
+        reason=reason,
+    )
+    session.add(request)
+    session.flush()
+    for position, (location, spot_id) in enumerate(spots):
+        session.add(
+            RequestSpot(
+                request_id=request.id, position=position, location=location, spot_id=spot_id
+            )
+        )
+    session.flush()
+    return request, True
+
+
+def get_request(session: Session, *, request_id: int) -> OnboardingRequest:
+    request = session.get(OnboardingRequest, request_id)
+    if request is None:
+        raise LookupError(f"no onboarding request {request_id}")
+    return request
+
+
+def list_requests(session: Session) -> Sequence[OnboardingRequest]:
+    return session.exec(select(OnboardingRequest).order_by(OnboardingRequest.id)).all()
+
+
+def set_request_state(
+    session: Session, *, request: OnboardingRequest, state: RequestState, reason: str | None
+) -> None:
+    request.state = state
+    request.reason = reason
+    request.updated_at = utcnow()
+    session.add(request)
+
+
+def request_spots(session: Session, *, request_id: int) -> Sequence[RequestSpot]:
+    return session.exec(
+        select(RequestSpot)
+        .where(RequestSpot.request_id == request_id)
+        .order_by(RequestSpot.position)
+    ).all()
+
+
+def set_verdict(
+    session: Session, *, line: RequestSpot, verdict: SpotVerdict, reason: str | None = None
+) -> None:
+    line.verdict = verdict
+    line.reason = reason
+    session.add(line)
+
+
+# --- integrations and mappings -----------------------------------------------------------
+
+
+def get_integration(session: Session, *, company_id: int) -> Integration | None:
+    return session.exec(select(Integration).where(Integration.company_id == company_id)).first()
+
+
+def ensure_integration(session: Session, *, company_id: int) -> tuple[Integration, bool]:
+    """The company's one integration, created if it has none yet."""
+    integration = get_integration(session, company_id=company_id)
+    if integration is not None:
+        return integration, False
+    integration = Integration(company_id=company_id)
+    session.add(integration)
+    session.flush()
+    return integration, True
+
+
+def mark_integration_live(session: Session, *, integration_id: int) -> None:
+    integration = session.get(Integration, integration_id)
+    if integration is not None and integration.state != IntegrationState.live:
+        integration.state = IntegrationState.live
+        integration.live_at = utcnow()
+        session.add(integration)
+
+
+def mappings_by_spot(session: Session, *, spot_ids: Iterable[str]) -> dict[str, SpotMapping]:
+    rows = session.exec(select(SpotMapping).where(col(SpotMapping.spot_id).in_(list(spot_ids))))
+    return {mapping.spot_id: mapping for mapping in rows}
+
+
+def mappings_by_location(session: Session, *, company_id: int) -> dict[int, SpotMapping]:
+    rows = session.exec(select(SpotMapping).where(SpotMapping.company_id == company_id))
+    return {mapping.location_id: mapping for mapping in rows}
+
+
+def add_mapping(
+    session: Session,
+    *,
+    company_id: int,
+    integration_id: int,
+    location_id: int,
+    spot_id: str,
+    request_id: int,
+) -> SpotMapping:
+    mapping = SpotMapping(
+        company_id=company_id,
+        integration_id=integration_id,
+        location_id=location_id,
+        spot_id=spot_id,
+        request_id=request_id,
+    )
+    session.add(mapping)
+    return mapping
+
+
+def get_mapping(session: Session, *, mapping_id: int) -> SpotMapping:
+    mapping = session.get(SpotMapping, mapping_id)
+    if mapping is None:
+        raise LookupError(f"no mapping {mapping_id}")
+    return mapping
+
+
+def request_mappings(session: Session, *, request_id: int) -> Sequence[SpotMapping]:
+    """The mappings for the request's accepted SpotIDs, in request order."""
+    return session.exec(
+        select(SpotMapping)
+        .join(RequestSpot, col(RequestSpot.spot_id) == col(SpotMapping.spot_id))
+        .where(RequestSpot.request_id == request_id, RequestSpot.verdict == SpotVerdict.accepted)
+        .order_by(RequestSpot.position)
+    ).all()
+
+
+def set_mapping_state(
+    session: Session, *, mapping: SpotMapping, state: MappingState, reason: str | None = None
+) -> None:
+    mapping.state = state
+    mapping.reason = reason
+    mapping.updated_at = utcnow()
+    session.add(mapping)
+
+
+def list_integrations(session: Session) -> Sequence[tuple[Company, Integration]]:
+    return session.exec(
+        select(Company, Integration)
+        .join(Integration, col(Integration.company_id) == col(Company.id))
+        .order_by(Company.name)
+    ).all()
+
+
+def integration_mappings(
+    session: Session, *, integration_id: int
+) -> Sequence[tuple[SpotMapping, Location]]:
+    return session.exec(
+        select(SpotMapping, Location)
+        .join(Location, col(Location.id) == col(SpotMapping.location_id))
+        .where(SpotMapping.integration_id == integration_id)
+        .order_by(Location.name)
+    ).all()
+
+
+# --- test permits ------------------------------------------------------------------------
+
+
+def active_permit(session: Session, *, mapping_id: int) -> TestPermit | None:
+    return session.exec(
+        select(TestPermit).where(
+            TestPermit.mapping_id == mapping_id, col(TestPermit.state).in_(ACTIVE_PERMIT_STATES)
+        )
+    ).first()
+
+
+def add_permit(
+    session: Session,
+    *,
+    mapping: SpotMapping,
+    external_id: str,
+    with_company_token: bool,
+    start_time: datetime,
+    end_time: datetime,
+) -> TestPermit:
+    """Record a test permit before it is pushed, so a retried push reuses its external_id."""
+    permit = TestPermit(
+        mapping_id=mapping.id,
+        spot_id=mapping.spot_id,
+        external_id=external_id,
+        with_company_token=with_company_token,
+        start_time=start_time,
+        end_time=end_time,
+    )
+    session.add(permit)
+    session.flush()
+    return permit
+
+
+def get_permit(session: Session, *, permit_id: int) -> TestPermit:
+    permit = session.get(TestPermit, permit_id)
+    if permit is None:
+        raise LookupError(f"no test permit {permit_id}")
+    return permit
+
+
+def update_permit(session: Session, *, permit: TestPermit, **changes: object) -> None:
+    for name, value in changes.items():
+        setattr(permit, name, value)
+    if changes.get("state") == PermitState.revoked and permit.revoked_at is None:
+        permit.revoked_at = utcnow()
+    session.add(permit)
+
+
+def permits_for_spot(session: Session, *, spot_id: str) -> Sequence[TestPermit]:
+    return session.exec(
+        select(TestPermit).where(TestPermit.spot_id == spot_id).order_by(TestPermit.id)
+    ).all()
+
+
+# --- reporting ---------------------------------------------------------------------------
+
+
+def request_outcome(session: Session, *, request_id: int) -> RequestOutcome:
+    """Each SpotID of the request with the state it is in now."""
+    request = get_request(session, request_id=request_id)
+    company = session.get(Company, request.company_id) if request.company_id else None
+    lines = request_spots(session, request_id=request_id)
+    mappings = mappings_by_spot(session, spot_ids=[line.spot_id for line in lines])
+    spots = []
+    for line in lines:
+        mapping = mappings.get(line.spot_id)
+        if line.verdict == SpotVerdict.accepted and mapping is not None:
+            status, reason = mapping.state.value, mapping.reason
+        else:
+            status, reason = line.verdict.value, line.reason
+        spots.append(
+            SpotStatus(location=line.location, spot_id=line.spot_id, status=status, reason=reason)
+        )
+    return RequestOutcome(
+        request_id=request_id,
+        company=company.name if company else None,
+        state=request.state.value,
+        reason=request.reason,
+        spots=spots,
+    )
+
+
+def status_report(session: Session) -> StatusReport:
+    integrations = [
+        IntegrationStatus(
+            company=company.name,
+            status=integration.state.value,
+            mappings=[
+                MappingStatus(
+                    location=location.name,
+                    spot_id=mapping.spot_id,
+                    status=mapping.state.value,
+                    reason=mapping.reason,
+                )
+                for mapping, location in integration_mappings(
+                    session, integration_id=integration.id or 0
+                )
+            ],
+        )
+        for company, integration in list_integrations(session)
+    ]
+    requests = [
+        request_outcome(session, request_id=request.id or 0) for request in list_requests(session)
+    ]
+    return StatusReport(integrations=integrations, requests=requests)

@@ -1,0 +1,219 @@
+"""The store's tables: where every company, request, SpotID and test permit stands.
+
+States are explicit columns, so a flow run can stop anywhere and the next run reads from
+here where to continue. Secrets are stored encrypted (see `store.secrets`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import JSON, Column, Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite keeps no offset)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use timezone-aware UTC")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def created_now() -> datetime:
+    """A timestamp column that defaults to the moment the row is made."""
+    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+def timestamp(*, nullable: bool = False) -> datetime | None:
+    """A timestamp column set by the code that changes the row."""
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable))
+
+
+def state_column(enum: type[StrEnum], default: StrEnum) -> StrEnum:
+    """An enum stored as its text (no database-native enum type to migrate)."""
+    return Field(default=default, sa_type=sa.Enum(enum, native_enum=False, length=20))
+
+
+class RequestSource(StrEnum):
+    email = "email"
+    form = "form"
+
+
+class RequestState(StrEnum):
+    """Where a request stands. Terminal: live, rejected. Waiting on a person: needs_review,
+    waiting_on_ops. `failed` can be retried."""
+
+    received = "received"
+    needs_review = "needs_review"
+    validated = "validated"
+    mapped = "mapped"
+    test_issued = "test_issued"
+    verified = "verified"
+    live = "live"
+    rejected = "rejected"
+    waiting_on_ops = "waiting_on_ops"
+    failed = "failed"
+
+
+class SpotVerdict(StrEnum):
+    """What validation decided for one SpotID of a request."""
+
+    pending = "pending"
+    accepted = "accepted"
+    already_live = "already_live"
+    rejected = "rejected"
+
+
+class MappingState(StrEnum):
+    mapped = "mapped"
+    test_issued = "test_issued"
+    verified = "verified"
+    live = "live"
+    waiting_on_ops = "waiting_on_ops"
+    failed = "failed"
+
+
+class IntegrationState(StrEnum):
+    pending = "pending"
+    live = "live"
+
+
+class PermitState(StrEnum):
+    """A test permit: `pending` is written before the POST, so a lost response is retried
+    with the same external_id instead of creating a second permit; `refused` when HotSpot
+    turned the POST down for good."""
+
+    pending = "pending"
+    issued = "issued"
+    visible = "visible"
+    revoked = "revoked"
+    refused = "refused"
+
+
+ACTIVE_PERMIT_STATES = (PermitState.pending, PermitState.issued, PermitState.visible)
+
+
+class Company(SQLModel, table=True):
+    """A customer; its contacts and domains decide who may ask for an onboarding."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True)
+    contacts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    domains: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Fernet ciphertext of the company's HotSpot token; never the token itself.
+    hotspot_token_encrypted: str | None = None
+    created_at: datetime = created_now()
+
+
+class Location(SQLModel, table=True):
+    """One of a company's parking locations in Offstreet."""
+
+    __table_args__ = (sa.UniqueConstraint("company_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    company_id: int = Field(foreign_key="company.id", index=True)
+    name: str
+
+
+class Integration(SQLModel, table=True):
+    """A company's HotSpot integration: one per company, never two."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    company_id: int = Field(foreign_key="company.id", unique=True)
+    state: IntegrationState = state_column(IntegrationState, IntegrationState.pending)
+    created_at: datetime = created_now()
+    live_at: datetime | None = timestamp(nullable=True)
+
+
+class OnboardingRequest(SQLModel, table=True):
+    """One request as received: the raw input is kept, whatever became of it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Message-ID for emails, a digest of the raw input otherwise: the same input twice is
+    # the same request.
+    key: str = Field(unique=True, index=True)
+    source: RequestSource = Field(sa_type=sa.Enum(RequestSource, native_enum=False, length=20))
+    sender: str | None = None
+    subject: str | None = None
+    raw: bytes = Field(sa_column=Column(sa.LargeBinary, nullable=False))
+    parsed: dict | None = Field(default=None, sa_column=Column(JSON))
+    company_id: int | None = Field(default=None, foreign_key="company.id", index=True)
+    state: RequestState = state_column(RequestState, RequestState.received)
+    reason: str | None = None
+    created_at: datetime = created_now()
+    updated_at: datetime = created_now()
+
+
+class RequestSpot(SQLModel, table=True):
+    """One (location, SpotID) line of a request and validation's verdict on it."""
+
+    __table_args__ = (sa.UniqueConstraint("request_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="onboardingrequest.id", index=True)
+    position: int
+    location: str
+    spot_id: str
+    verdict: SpotVerdict = state_column(SpotVerdict, SpotVerdict.pending)
+    reason: str | None = None
+
+
+class SpotMapping(SQLModel, table=True):
+    """A company location mapped to one HotSpot SpotID (each side at most once)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    company_id: int = Field(foreign_key="company.id", index=True)
+    integration_id: int = Field(foreign_key="integration.id", index=True)
+    location_id: int = Field(foreign_key="location.id", unique=True)
+    spot_id: str = Field(unique=True)
+    request_id: int = Field(foreign_key="onboardingrequest.id", index=True)
+    state: MappingState = state_column(MappingState, MappingState.mapped)
+    reason: str | None = None
+    created_at: datetime = created_now()
+    updated_at: datetime = created_now()
+
+
+class TestPermit(SQLModel, table=True):
+    """A TEST123 permit pushed to HotSpot to prove a mapping works."""
+
+    __test__ = False  # not a pytest test class, despite the name
+    __table_args__ = (
+        # Never two active test permits at one mapping, enforced by the database itself.
+        sa.Index(
+            "uq_testpermit_one_active_per_mapping",
+            "mapping_id",
+            unique=True,
+            sqlite_where=sa.text("state IN ('pending', 'issued', 'visible')"),
+            postgresql_where=sa.text("state IN ('pending', 'issued', 'visible')"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    mapping_id: int = Field(foreign_key="spotmapping.id", index=True)
+    spot_id: str
+    external_id: str = Field(unique=True)
+    hotspot_permit_id: str | None = None
+    with_company_token: bool = False
+    state: PermitState = state_column(PermitState, PermitState.pending)
+    start_time: datetime = timestamp()
+    end_time: datetime = timestamp()
+    created_at: datetime = created_now()
+    visible_at: datetime | None = timestamp(nullable=True)
+    revoked_at: datetime | None = timestamp(nullable=True)

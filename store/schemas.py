@@ -1,0 +1,68 @@
+"""Plain models the store takes in and gives out, so callers never hold live ORM rows."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, SecretStr
+
+
+class CompanyIn(BaseModel):
+    """A company as ops describe it in a seed file."""
+
+    name: str = Field(min_length=1)
+    contacts: list[str] = Field(default_factory=list)
+    domains: list[str] = Field(default_factory=list)
+    locations: list[str] = Field(default_factory=list)
+    hotspot_token: SecretStr | None = None
+
+
+class SeedFile(BaseModel):
+    companies: list[CompanyIn]
+
+
+class SpotStatus(BaseModel):
+    """One SpotID of a request, as ops and customers see it."""
+
+    location: str
+    spot_id: str
+    status: str
+    reason: str | None = None
+
+
+class RequestOutcome(BaseModel):
+    """Where a request stands; what the CLI, the UI and replies report."""
+
+    request_id: int
+    company: str | None
+    state: str
+    reason: str | None
+    spots: list[SpotStatus]
+
+    @property
+    def headline(self) -> str:
+        counts: dict[str, int] = {}
+        for spot in self.spots:
+            counts[spot.status] = counts.get(spot.status, 0) + 1
+        tally = ", ".join(f"{n} {status}" for status, n in counts.items()) or "no SpotIDs"
+        who = self.company or "unknown company"
+        text = f"Request {self.request_id} ({who}): {self.state} ({tally})"
+        return f"{text}. {self.reason}" if self.reason else text
+
+
+class MappingStatus(BaseModel):
+    location: str
+    spot_id: str
+    status: str
+    reason: str | None = None
+
+
+class IntegrationStatus(BaseModel):
+    company: str
+    status: str
+    mappings: list[MappingStatus]
+
+
+class StatusReport(BaseModel):
+    """`hotspot-onboard status`: every integration and every request."""
+
+    integrations: list[IntegrationStatus]
+    requests: list[RequestOutcome]

@@ -1,0 +1,41 @@
+"""Step 6: mark verified SpotIDs live and withdraw their test permits."""
+
+from __future__ import annotations
+
+from prefect import get_run_logger, task
+
+from store import crud
+from store.db import session_scope
+from store.models import MappingState, PermitState
+from tasks.permits import revoke_test_permit
+from tasks.policy import HOTSPOT_TASK_RETRIES, gather_all, hotspot_client
+
+
+@task(name="mark-live", **HOTSPOT_TASK_RETRIES)
+async def mark_live(request_id: int) -> list[str]:
+    """Revoke each verified mapping's TEST123, then mark it and the integration live."""
+    with session_scope() as session:
+        request = crud.get_request(session, request_id=request_id)
+        token = crud.company_token(crud.get_company(session, company_id=request.company_id or 0))
+        verified = [
+            m
+            for m in crud.request_mappings(session, request_id=request_id)
+            if m.state == MappingState.verified
+        ]
+        permits = [
+            p
+            for m in verified
+            if (p := crud.active_permit(session, mapping_id=m.id)) is not None
+            and p.state in (PermitState.issued, PermitState.visible)
+        ]
+    async with hotspot_client() as hotspot:
+        await gather_all(revoke_test_permit(hotspot, permit, token) for permit in permits)
+    with session_scope() as session:
+        for mapping in verified:
+            row = crud.get_mapping(session, mapping_id=mapping.id)
+            crud.set_mapping_state(session, mapping=row, state=MappingState.live)
+            crud.mark_integration_live(session, integration_id=row.integration_id)
+    live = [m.spot_id for m in verified]
+    if live:
+        get_run_logger().info("Live: %s (test permits revoked)", ", ".join(live))
+    return live

@@ -1,0 +1,46 @@
+"""The last step: settle the request's state from its SpotIDs and say what comes next."""
+
+from __future__ import annotations
+
+from prefect import task
+from sqlmodel import Session
+
+from store import crud
+from store.db import session_scope
+from store.models import MappingState, RequestState, SpotVerdict
+from store.schemas import RequestOutcome
+
+
+@task(name="record-outcome")
+async def record_outcome(request_id: int) -> RequestOutcome:
+    """Live when every SpotID is live; otherwise what ops must do, in one sentence."""
+    with session_scope() as session:
+        request = crud.get_request(session, request_id=request_id)
+        if request.state not in (RequestState.rejected, RequestState.needs_review):
+            state, reason = _settle(session, request_id=request_id)
+            crud.set_request_state(session, request=request, state=state, reason=reason)
+        return crud.request_outcome(session, request_id=request_id)
+
+
+def _settle(session: Session, *, request_id: int) -> tuple[RequestState, str | None]:
+    request = crud.get_request(session, request_id=request_id)
+    company = crud.get_company(session, company_id=request.company_id or 0)
+    mappings = crud.request_mappings(session, request_id=request_id)
+    waiting = [m.spot_id for m in mappings if m.state == MappingState.waiting_on_ops]
+    stuck = [m for m in mappings if m.state not in (MappingState.live, MappingState.waiting_on_ops)]
+    retry = f"`hotspot-onboard retry {request_id}`"
+    if stuck:
+        problems = "; ".join(
+            f"SpotID {m.spot_id}: {m.reason or f'stopped at {m.state.value}'}" for m in stuck
+        )
+        return RequestState.failed, f"{problems}; fix that, then run {retry}"
+    if waiting:
+        return RequestState.waiting_on_ops, (
+            f"a valid HotSpot company token from {company.name} is needed for SpotID "
+            f'{", ".join(waiting)}: store it with `hotspot-onboard token "{company.name}"` '
+            f"(it reads the token from stdin), then run {retry}"
+        )
+    lines = crud.request_spots(session, request_id=request_id)
+    if all(line.verdict == SpotVerdict.already_live for line in lines):
+        return RequestState.live, "every SpotID was already live; nothing changed"
+    return RequestState.live, None

@@ -1,0 +1,146 @@
+"""Step 4: issue one TEST123 permit at each new SpotID.
+
+Each permit is recorded (with its external_id and times) before it is pushed, so a push
+whose response was lost is repeated with the identical body and HotSpot returns the same
+permit: never two test permits at one spot.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from prefect import get_run_logger, task
+
+from hotspot import HotSpotAPIError, HotSpotClient, PermissionDenied, PermitRequest
+from settings import settings
+from store import crud
+from store.db import session_scope
+from store.models import MappingState, PermitState, RequestState, TestPermit, utcnow
+from tasks.policy import HOTSPOT_TASK_RETRIES, gather_all, hotspot_client
+
+NOT_YET_VERIFIED = (
+    MappingState.mapped,
+    MappingState.test_issued,
+    MappingState.waiting_on_ops,
+    MappingState.failed,
+)
+
+
+@task(name="issue-test-permits", **HOTSPOT_TASK_RETRIES)
+async def issue_test_permits(request_id: int) -> int:
+    """Push a TEST123 permit for each mapping not yet verified; returns how many were pushed."""
+    with session_scope() as session:
+        request = crud.get_request(session, request_id=request_id)
+        token = crud.company_token(crud.get_company(session, company_id=request.company_id or 0))
+        mapping_ids = [
+            m.id
+            for m in crud.request_mappings(session, request_id=request_id)
+            if m.state in NOT_YET_VERIFIED
+        ]
+        active = [crud.active_permit(session, mapping_id=mid) for mid in mapping_ids]
+    # A permit pushed before the company's token was on file can never become visible:
+    # revoke it, then push a new one with the token.
+    stale = [p for p in active if p is not None and p.with_company_token != (token is not None)]
+    async with hotspot_client() as hotspot:
+        await gather_all(revoke_test_permit(hotspot, permit, token) for permit in stale)
+        pending = _record_permits(mapping_ids, with_token=token is not None)
+        await gather_all(_push(hotspot, permit, token) for permit in pending)
+    with session_scope() as session:
+        request = crud.get_request(session, request_id=request_id)
+        crud.set_request_state(
+            session, request=request, state=RequestState.test_issued, reason=None
+        )
+    get_run_logger().info(
+        "Request %s: %d TEST123 permits pushed%s",
+        request_id,
+        len(pending),
+        " with the company token" if token else " (no company token on file)",
+    )
+    return len(pending)
+
+
+def _record_permits(mapping_ids: list[int], *, with_token: bool) -> list[TestPermit]:
+    """Give every mapping an active permit row, and return those not yet accepted by HotSpot."""
+    pending = []
+    with session_scope() as session:
+        for mapping_id in mapping_ids:
+            permit = crud.active_permit(session, mapping_id=mapping_id)
+            if permit is None:
+                start = utcnow()
+                permit = crud.add_permit(
+                    session,
+                    mapping=crud.get_mapping(session, mapping_id=mapping_id),
+                    external_id=f"offstreet-test-{uuid.uuid4().hex}",
+                    with_company_token=with_token,
+                    start_time=start,
+                    end_time=start + timedelta(minutes=settings.test_permit_validity_minutes),
+                )
+            if permit.state == PermitState.pending:
+                pending.append(permit)
+    return pending
+
+
+def _permit_request(permit: TestPermit) -> PermitRequest:
+    return PermitRequest(
+        external_id=permit.external_id,
+        spot_id=permit.spot_id,
+        plate=settings.test_plate,
+        province=settings.test_permit_province,
+        country=settings.test_permit_country,
+        start_time=permit.start_time,
+        end_time=permit.end_time,
+    )
+
+
+async def _push(hotspot: HotSpotClient, permit: TestPermit, token: str | None) -> None:
+    """POST the permit (a replay after a lost response returns the same permit)."""
+    try:
+        pushed = await hotspot.create_permit(
+            _permit_request(permit), company_token=token if permit.with_company_token else None
+        )
+    except PermissionDenied:
+        _set_mapping(
+            permit,
+            MappingState.waiting_on_ops,
+            "HotSpot refused the company's token for this SpotID's operator; get the right "
+            "token from the customer and store it with `hotspot-onboard token COMPANY`",
+        )
+        return
+    except HotSpotAPIError as exc:
+        with session_scope() as session:
+            row = crud.get_permit(session, permit_id=permit.id)
+            crud.update_permit(session, permit=row, state=PermitState.refused)
+        _set_mapping(permit, MappingState.failed, f"HotSpot refused the test permit: {exc}")
+        return
+    with session_scope() as session:
+        row = crud.get_permit(session, permit_id=permit.id)
+        crud.update_permit(
+            session, permit=row, state=PermitState.issued, hotspot_permit_id=pushed.permit_id
+        )
+    _set_mapping(permit, MappingState.test_issued, None)
+
+
+async def revoke_test_permit(hotspot: HotSpotClient, permit: TestPermit, token: str | None) -> None:
+    """Withdraw a test permit at HotSpot, learning its id first if its push went unanswered."""
+    own_token = token if permit.with_company_token else None
+    hotspot_id = permit.hotspot_permit_id
+    if hotspot_id is None:
+        try:
+            pushed = await hotspot.create_permit(_permit_request(permit), company_token=own_token)
+            hotspot_id = pushed.permit_id
+        except HotSpotAPIError:
+            hotspot_id = None  # HotSpot never held it
+    if hotspot_id is not None:
+        await hotspot.revoke_permit(hotspot_id, company_token=own_token)
+    with session_scope() as session:
+        row = crud.get_permit(session, permit_id=permit.id)
+        crud.update_permit(
+            session, permit=row, state=PermitState.revoked, hotspot_permit_id=hotspot_id
+        )
+
+
+def _set_mapping(permit: TestPermit, state: MappingState, reason: str | None) -> None:
+    with session_scope() as session:
+        mapping = crud.get_mapping(session, mapping_id=permit.mapping_id)
+        crud.set_mapping_state(session, mapping=mapping, state=state, reason=reason)

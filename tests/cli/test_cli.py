@@ -1,0 +1,121 @@
+"""The `hotspot-onboard` commands, their output and their exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from cli.main import app
+from settings import PROJECT_DIR
+
+runner = CliRunner()
+SAMPLE = PROJECT_DIR / "demo/request.eml"
+SEED = PROJECT_DIR / "demo/companies.json"
+ACME_TOKEN = (PROJECT_DIR / "demo/acme-hotspot-token.txt").read_text().strip()
+
+
+def test_parse_prints_the_request_as_json() -> None:
+    result = runner.invoke(app, ["parse", str(SAMPLE)])
+
+    assert result.exit_code == 0, result.output
+    parsed = json.loads(result.stdout)
+    assert parsed["spots"] == [
+        {"location": "Lot A", "spot_id": "14283"},
+        {"location": "Lot B", "spot_id": "15320"},
+    ]
+    assert parsed["sender"] == "jane@acme.example"
+    assert parsed["message_id"].startswith("<179599712379")
+
+
+def test_parse_a_form_json(tmp_path: Path) -> None:
+    form = tmp_path / "form.json"
+    form.write_text(
+        json.dumps(
+            {
+                "company": "Acme Parking",
+                "contact_email": "Jane@Acme.example",
+                "spots": [{"location": "Lot A", "spot_id": 14283}],
+            }
+        )
+    )
+    result = runner.invoke(app, ["parse", str(form)])
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["spots"] == [{"location": "Lot A", "spot_id": "14283"}]
+
+
+def test_parse_refuses_a_message_without_spot_ids(tmp_path: Path) -> None:
+    mail = tmp_path / "hello.eml"
+    mail.write_bytes(b"From: a@b.example\r\nSubject: lunch?\r\n\r\nShall we meet at noon?\r\n")
+
+    result = runner.invoke(app, ["parse", str(mail)])
+
+    assert result.exit_code == 3
+    assert result.stderr.count("\n") == 1 and "not a SpotID request" in result.stderr
+
+
+def test_parse_unreadable_file_exits_2(tmp_path: Path) -> None:
+    assert runner.invoke(app, ["parse", str(tmp_path / "missing.eml")]).exit_code == 2
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"company": ')
+    assert runner.invoke(app, ["parse", str(bad)]).exit_code == 2
+
+
+def test_onboard_waits_for_token_then_retry_goes_live(store, hotspot) -> None:
+    assert runner.invoke(app, ["seed", str(SEED)]).exit_code == 0
+
+    waiting = runner.invoke(app, ["onboard", str(SAMPLE), "--verify-timeout", "2"])
+
+    assert waiting.exit_code == 4, waiting.output
+    assert 'hotspot-onboard token "Acme Parking"' in waiting.stdout
+    assert "hotspot-onboard retry 1" in waiting.stdout
+
+    stored = runner.invoke(app, ["token", "Acme Parking"], input=ACME_TOKEN + "\n")
+    assert stored.exit_code == 0 and ACME_TOKEN not in stored.output
+
+    live = runner.invoke(app, ["retry", "1"])
+    assert live.exit_code == 0, live.output
+
+    again = runner.invoke(app, ["onboard", str(SAMPLE)])
+    assert again.exit_code == 0
+
+    status = runner.invoke(app, ["status", "--json"])
+    report = json.loads(status.stdout)
+    assert report["integrations"] == [
+        {
+            "company": "Acme Parking",
+            "status": "live",
+            "mappings": [
+                {"location": "Lot A", "spot_id": "14283", "status": "live", "reason": None},
+                {"location": "Lot B", "spot_id": "15320", "status": "live", "reason": None},
+            ],
+        }
+    ]
+    assert [r["state"] for r in report["requests"]] == ["live"]
+    for output in (waiting.output, live.output, status.output):
+        assert ACME_TOKEN not in output
+
+
+def test_onboard_refused_exits_1_with_the_reason(store, hotspot, tmp_path: Path) -> None:
+    form = tmp_path / "form.json"
+    form.write_text(
+        json.dumps(
+            {
+                "company": "Acme Parking",
+                "contact_email": "jane@acme.example",
+                "spots": [{"location": "Lot A", "spot_id": "99999"}],
+            }
+        )
+    )
+    result = runner.invoke(app, ["onboard", str(form)])
+
+    assert result.exit_code == 1
+    assert "unknown to HotSpot" in result.stdout
+
+
+def test_token_is_never_taken_from_the_command_line(store) -> None:
+    result = runner.invoke(app, ["token", "Acme Parking", "secret-on-argv"])
+    assert result.exit_code == 2
+    assert runner.invoke(app, ["token", "Acme Parking"], input="\n").exit_code == 1

@@ -1,0 +1,78 @@
+"""Fixtures shared by every test directory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from prefect.testing.utilities import prefect_test_harness
+
+from hotspot.sandbox_process import SandboxProcess
+from settings import PROJECT_DIR, settings
+from store import crud
+from store.db import migrate, session_scope
+from store.schemas import SeedFile
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prefect_server() -> Iterator[None]:
+    """A temporary Prefect API for the session, so flow runs are recorded as in production."""
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[SandboxProcess]:
+    """One real sandbox process for the whole test session."""
+    with SandboxProcess() as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(sandbox_server: SandboxProcess) -> SandboxProcess:
+    """The session's sandbox with no permits, no counters and every knob at zero."""
+    sandbox_server.reset()
+    return sandbox_server
+
+
+DEMO_COMPANIES = SeedFile.model_validate_json((PROJECT_DIR / "demo/companies.json").read_bytes())
+
+
+def seed_companies() -> None:
+    with session_scope() as session:
+        for company_in in DEMO_COMPANIES.companies:
+            crud.upsert_company(session, company_in=company_in)
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh SQLite store with the demo companies (Acme Parking, Harbor Lots)."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    monkeypatch.setattr(settings, "database_url", url)
+    monkeypatch.setattr(settings, "data_dir", tmp_path)
+    migrate()
+    seed_companies()
+    yield url
+
+
+@pytest.fixture
+def hotspot(sandbox, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """The sandbox, with the client and the poller tuned for quick tests."""
+    monkeypatch.setattr(settings, "hotspot_api_url", sandbox.url)
+    monkeypatch.setattr(settings, "hotspot_backoff_seconds", 0.05)
+    monkeypatch.setattr(settings, "hotspot_backoff_max_seconds", 0.5)
+    monkeypatch.setattr(settings, "hotspot_max_attempts", 8)
+    monkeypatch.setattr(settings, "verify_first_poll_seconds", 0.2)
+    monkeypatch.setattr(settings, "verify_max_poll_interval_seconds", 0.5)
+    return sandbox
+
+
+@pytest.fixture
+def give_token() -> Callable[[str, str], None]:
+    def store_token(company: str, token: str) -> None:
+        with session_scope() as session:
+            found = crud.get_company_by_name(session, name=company)
+            crud.set_company_token(session, company=found, token=token)
+
+    return store_token

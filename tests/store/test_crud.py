@@ -1,0 +1,154 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from pydantic import SecretStr
+
+from store import crud
+from store.db import get_engine, session_scope
+from store.models import PermitState, RequestSource, utcnow
+from store.schemas import CompanyIn
+
+ACME = CompanyIn(
+    name="Acme Parking",
+    contacts=["Jane@Acme.example"],
+    domains=["acme.example"],
+    locations=["Lot A", "Lot B"],
+    hotspot_token=SecretStr("tok-acme-very-secret"),
+)
+
+
+def test_upsert_company_is_idempotent_and_only_adds_locations(store_url: str) -> None:
+    with session_scope() as session:
+        crud.upsert_company(session, company_in=ACME)
+    with session_scope() as session:
+        again = ACME.model_copy(update={"locations": ["lot  a", "Garage C"]})
+        company = crud.upsert_company(session, company_in=again)
+        names = [loc.name for loc in crud.company_locations(session, company=company)]
+    assert names == ["Garage C", "Lot A", "Lot B"]
+    with session_scope() as session:
+        assert (
+            len(session.exec(sa.select(sa.text("id")).select_from(sa.text("company"))).all()) == 1
+        )
+
+
+def test_company_found_by_contact_then_domain(store_url: str) -> None:
+    with session_scope() as session:
+        crud.upsert_company(session, company_in=ACME)
+        other = CompanyIn(name="Harbor", contacts=["ops@acme.example"], domains=["harbor.example"])
+        crud.upsert_company(session, company_in=other)
+    with session_scope() as session:
+        assert crud.find_company_for_sender(session, address="JANE@acme.example").name == ACME.name
+        assert crud.find_company_for_sender(session, address="ops@acme.example").name == "Harbor"
+        assert crud.find_company_for_sender(session, address="bob@acme.example").name == ACME.name
+        assert crud.find_company_for_sender(session, address="x@unknown.example") is None
+
+
+def test_token_is_encrypted_at_rest(store_url: str) -> None:
+    with session_scope() as session:
+        company = crud.upsert_company(session, company_in=ACME)
+        crud.set_company_token(session, company=company, token="tok-rotated-secret")
+    with get_engine().connect() as connection:
+        rows = connection.execute(sa.text("SELECT * FROM company")).all()
+    assert "tok-rotated-secret" not in repr(rows)
+    assert "tok-acme-very-secret" not in repr(rows)
+    with session_scope() as session:
+        company = crud.get_company_by_name(session, name="acme parking")
+        assert crud.company_token(company) == "tok-rotated-secret"
+
+
+def test_same_request_key_is_one_request(store_url: str) -> None:
+    def record() -> tuple[int, bool]:
+        with session_scope() as session:
+            request, created = crud.record_request(
+                session,
+                key="message-id:<1@acme>",
+                source=RequestSource.email,
+                raw=b"raw",
+                parsed={},
+                sender="jane@acme.example",
+                subject="s",
+                spots=[("Lot A", "14283")],
+            )
+            return request.id, created
+
+    first, created_first = record()
+    second, created_second = record()
+    assert (first, created_first) == (second, True) and created_second is False
+    with session_scope() as session:
+        assert len(crud.request_spots(session, request_id=first)) == 1
+        assert crud.get_request(session, request_id=first).raw == b"raw"
+
+
+def _mapped(session, spot_id: str = "14283", location: str = "Lot A"):  # type: ignore[no-untyped-def]
+    company = crud.get_company_by_name(session, name=ACME.name)
+    request, _ = crud.record_request(
+        session,
+        key=f"k-{spot_id}-{location}",
+        source=RequestSource.form,
+        raw=b"{}",
+        parsed={},
+        sender=None,
+        subject=None,
+        spots=[],
+    )
+    integration, _ = crud.ensure_integration(session, company_id=company.id)
+    location_id = next(
+        loc.id for loc in crud.company_locations(session, company=company) if loc.name == location
+    )
+    mapping = crud.add_mapping(
+        session,
+        company_id=company.id,
+        integration_id=integration.id,
+        location_id=location_id,
+        spot_id=spot_id,
+        request_id=request.id,
+    )
+    session.flush()
+    return mapping
+
+
+def test_a_spot_and_a_location_are_mapped_once(store_url: str) -> None:
+    with session_scope() as session:
+        crud.upsert_company(session, company_in=ACME)
+        _mapped(session)
+    with pytest.raises(sa.exc.IntegrityError), session_scope() as session:
+        _mapped(session, spot_id="14283", location="Lot B")
+    with pytest.raises(sa.exc.IntegrityError), session_scope() as session:
+        _mapped(session, spot_id="15320", location="Lot A")
+
+
+def test_one_integration_per_company(store_url: str) -> None:
+    with session_scope() as session:
+        company = crud.upsert_company(session, company_in=ACME)
+        first, created = crud.ensure_integration(session, company_id=company.id)
+        second, created_again = crud.ensure_integration(session, company_id=company.id)
+    assert created and not created_again and first.id == second.id
+
+
+def test_never_two_active_test_permits_at_one_mapping(store_url: str) -> None:
+    now = utcnow()
+    window = {"start_time": now, "end_time": now + timedelta(hours=1)}
+    with session_scope() as session:
+        crud.upsert_company(session, company_in=ACME)
+        mapping = _mapped(session)
+        first = crud.add_permit(
+            session, mapping=mapping, external_id="e1", with_company_token=False, **window
+        )
+    with pytest.raises(sa.exc.IntegrityError), session_scope() as session:
+        crud.add_permit(
+            session, mapping=mapping, external_id="e2", with_company_token=True, **window
+        )
+    with session_scope() as session:
+        crud.update_permit(
+            session, permit=crud.get_permit(session, permit_id=first.id), state=PermitState.revoked
+        )
+        crud.add_permit(
+            session, mapping=mapping, external_id="e3", with_company_token=True, **window
+        )
+    with session_scope() as session:
+        states = [p.state for p in crud.permits_for_spot(session, spot_id="14283")]
+        assert states == [PermitState.revoked, PermitState.pending]
+        assert crud.permits_for_spot(session, spot_id="14283")[0].revoked_at is not None
