@@ -1,0 +1,88 @@
+"""A run killed mid-way (SIGKILL, no clean-up) is run again to live without duplicates."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from prefect.settings import PREFECT_API_URL
+
+from settings import settings
+from store import crud
+from store.db import session_scope
+from store.models import PermitState
+from store.schemas import CompanyIn
+from tests.flows.test_onboard_request import onboard
+
+STALLS = {f"Stall {n}": str(300000 + n) for n in range(1, 21)}
+CLI = Path(sys.executable).with_name("hotspot-onboard")
+
+
+def start_onboarding(request_file: Path, store_url: str, hotspot_url: str) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "OFFSTREET_DATABASE_URL": store_url,
+        "OFFSTREET_DATA_DIR": str(settings.data_dir),
+        "HOTSPOT_API_URL": hotspot_url,
+        "PREFECT_API_URL": PREFECT_API_URL.value(),
+        "VERIFY_FIRST_POLL_SECONDS": "0.2",
+        # Pushes spread over seconds, so the kill lands between them.
+        "HOTSPOT_RATE_LIMIT": "5",
+    }
+    return subprocess.Popen(
+        [CLI, "onboard", str(request_file)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def test_killed_run_continues_to_live_without_duplicates(store, hotspot, tmp_path) -> None:
+    with session_scope() as session:
+        crud.upsert_company(
+            session,
+            company_in=CompanyIn(
+                name="Bench Co",
+                contacts=["ops@bench.example"],
+                locations=list(STALLS),
+            ),
+        )
+    request_file = tmp_path / "form.json"
+    request_file.write_text(
+        json.dumps(
+            {
+                "company": "Bench Co",
+                "contact_email": "ops@bench.example",
+                "spots": [{"location": loc, "spot_id": spot} for loc, spot in STALLS.items()],
+            }
+        )
+    )
+    # Slow answers and lost responses, so the kill also lands between pushes and records.
+    hotspot.configure(latency=0.2, lost_response_rate=0.3, delay=1)
+    run = start_onboarding(request_file, store, hotspot.url)
+    deadline = time.monotonic() + 60
+    while len(hotspot.state()["permits"]) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    pushed_before_kill = len(hotspot.state()["permits"])
+    assert 0 < pushed_before_kill < len(STALLS), "the kill should land mid-way"
+
+    hotspot.configure(latency=0, lost_response_rate=0)
+    with session_scope() as session:
+        [stored] = crud.list_requests(session)
+    outcome = await onboard(stored.id)
+
+    assert outcome.state == "live", outcome.reason
+    per_spot = Counter(p["spot_id"] for p in hotspot.state()["permits"])
+    assert per_spot == Counter(STALLS.values())
+    with session_scope() as session:
+        for spot_id in STALLS.values():
+            [permit] = crud.permits_for_spot(session, spot_id=spot_id)
+            assert permit.state == PermitState.revoked
