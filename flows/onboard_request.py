@@ -37,27 +37,37 @@ def run_name() -> str:
     )
 
 
+# The final state's name for each outcome the flow records itself; Failed ones are refusals
+# or stuck SpotIDs (their reason is in the store), not errors.
+STATE_NAMES = {
+    RequestState.live: "Live",
+    RequestState.waiting_on_ops: "Waiting on ops",
+    RequestState.needs_review: "Needs review",
+    RequestState.rejected: "Rejected",
+    RequestState.failed: "Not live",
+}
+
+
 def record_crash(flow: Any, run: FlowRun, state: State[Any]) -> None:
-    """A run that failed on an error (not a refusal) leaves the request `failed`, with why."""
+    """A run that ended on an error (not an outcome) leaves the request `failed`, with why."""
+    if state.name in STATE_NAMES.values():
+        return
     request_id = run.parameters["request_id"]
     with session_scope() as session:
         request = crud.get_request(session, request_id=request_id)
-        if request.state not in (RequestState.rejected, RequestState.live):
-            crud.set_request_state(
-                session,
-                request=request,
-                state=RequestState.failed,
-                reason=f"{state.message}; retry with `hotspot-onboard retry {request_id}`",
-            )
+        crud.set_request_state(
+            session,
+            request=request,
+            state=RequestState.failed,
+            reason=f"{state.message}; retry with `hotspot-onboard retry {request_id}`",
+        )
 
 
 def final_state(outcome: RequestOutcome) -> State[RequestOutcome]:
     """Completed when live or waiting on ops, Failed when refused or stuck; one-line message."""
-    if outcome.state in (RequestState.rejected, RequestState.failed):
-        return Failed(message=outcome.headline, data=outcome)
-    names = {RequestState.live: "Live", RequestState.needs_review: "Needs review"}
-    name = names.get(RequestState(outcome.state), "Waiting on ops")
-    return Completed(name=name, message=outcome.headline, data=outcome)
+    state = RequestState(outcome.state)
+    make = Failed if state in (RequestState.rejected, RequestState.failed) else Completed
+    return make(name=STATE_NAMES[state], message=outcome.headline, data=outcome)
 
 
 @flow(

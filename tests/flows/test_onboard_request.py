@@ -15,6 +15,7 @@ from store.db import session_scope
 from store.models import MappingState, PermitState
 from store.schemas import RequestOutcome
 from tasks.intake import record_request
+from tasks.validate import validate_spot_ids
 
 ACME_TOKEN = (PROJECT_DIR / "demo/acme-hotspot-token.txt").read_text().strip()
 
@@ -168,3 +169,18 @@ async def test_wrong_token_asks_ops_again(store, hotspot, give_token) -> None:
     with session_scope() as session:
         mapping = crud.mappings_by_spot(session, spot_ids=["15320"])["15320"]
         assert mapping.state == MappingState.waiting_on_ops
+
+
+async def test_hotspot_outage_fails_the_run_with_the_way_out(store, hotspot, monkeypatch) -> None:
+    monkeypatch.setattr(validate_spot_ids, "retries", 0)
+    hotspot.configure(error_rate=1.0)
+    request_id = submit(form({"Lot A": "14283"}))
+
+    failed = await onboard(request_id)
+
+    assert failed.state == "failed"
+    assert "HotSpotUnavailable: GET /v1/spots/14283" in (failed.reason or "")
+    assert f"hotspot-onboard retry {request_id}" in (failed.reason or "")
+
+    hotspot.configure(error_rate=0)
+    assert (await onboard(request_id)).state == "live"
