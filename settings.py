@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
@@ -94,6 +95,68 @@ class Settings(BaseSettings):
     test_permit_country: str = Field(default="CA", validation_alias="TEST_PERMIT_COUNTRY")
     test_permit_validity_minutes: int = Field(
         default=60, gt=0, validation_alias="TEST_PERMIT_VALIDITY_MINUTES"
+    )
+
+    imap_host: str = Field(
+        default="",
+        validation_alias="IMAP_HOST",
+        description="The mailbox customers write to; empty means no mailbox is watched.",
+    )
+    imap_port: int = Field(default=993, validation_alias="IMAP_PORT")
+    imap_security: Literal["tls", "starttls", "none"] = Field(
+        default="tls",
+        validation_alias="IMAP_SECURITY",
+        description="tls: implicit TLS (993); starttls: upgrade a plain connection (143); "
+        "none: tests only. Certificates are verified against the system trust store "
+        "(SSL_CERT_FILE honoured).",
+    )
+    imap_user: str = Field(default="", validation_alias="IMAP_USER")
+    imap_password: SecretStr | None = Field(
+        default=None,
+        validation_alias="IMAP_PASSWORD",
+        description="The mailbox password or app password.",
+    )
+    imap_oauth2_token_command: str = Field(
+        default="",
+        validation_alias="IMAP_OAUTH2_TOKEN_COMMAND",
+        description="A command printing a fresh OAuth2 access token (XOAUTH2, for Microsoft "
+        "365 and Gmail); run at every connect instead of using IMAP_PASSWORD.",
+    )
+    imap_folder: str = Field(default="INBOX", validation_alias="IMAP_FOLDER")
+    imap_processed_folder: str = Field(
+        default="Processed", validation_alias="IMAP_PROCESSED_FOLDER"
+    )
+    imap_review_folder: str = Field(default="Needs review", validation_alias="IMAP_REVIEW_FOLDER")
+    imap_rejected_folder: str = Field(default="Rejected", validation_alias="IMAP_REJECTED_FOLDER")
+    imap_idle_seconds: float = Field(
+        default=20 * 60,
+        gt=0,
+        le=29 * 60,
+        validation_alias="IMAP_IDLE_SECONDS",
+        description="IDLE is renewed this often (servers drop it after 29 minutes).",
+    )
+    imap_reconnect_max_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        validation_alias="IMAP_RECONNECT_MAX_SECONDS",
+        description="Longest wait between reconnect attempts (backoff from 1 s).",
+    )
+
+    smtp_host: str = Field(
+        default="",
+        validation_alias="SMTP_HOST",
+        description="Where replies to customers are sent; empty means no replies.",
+    )
+    smtp_port: int = Field(default=587, validation_alias="SMTP_PORT")
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls", validation_alias="SMTP_SECURITY"
+    )
+    smtp_user: str = Field(default="", validation_alias="SMTP_USER")
+    smtp_password: SecretStr | None = Field(default=None, validation_alias="SMTP_PASSWORD")
+    reply_from: str = Field(
+        default="hotspot@offstreet.example",
+        validation_alias="REPLY_FROM",
+        description="The From address of replies; mail from it is never answered.",
     )
 
     sandbox_host: str = Field(default="127.0.0.1", validation_alias="SANDBOX_HOST")

@@ -45,7 +45,9 @@ def run_demo(console: Console) -> int:
                 crud.upsert_company(session, company_in=company_in)
         console.print(", ".join(c.name for c in seed.companies))
 
-        console.print(Rule("2. Onboard the template email (hotspot-onboard onboard demo/request.eml)"))
+        console.print(
+            Rule("2. Onboard the template email (hotspot-onboard onboard demo/request.eml)")
+        )
         raw = (DEMO_DIR / "request.eml").read_bytes()
         request_id = record_request(raw, parse_any(raw))
         if run_onboarding(request_id, VERIFY_TIMEOUT) == EXIT_WAITING:

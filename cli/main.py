@@ -14,13 +14,14 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from sqlmodel import Session
 
 from cli.output import print_outcome, print_status
 from cli.sandbox import sandbox
 from parsers import NotASpotIDRequest, SpotIDRequest, UnreadableInput, parse_any
 from store import crud
 from store.db import migrate, session_scope
-from store.models import RequestState
+from store.models import OnboardingRequest, RequestState
 from store.schemas import SeedFile
 
 app = typer.Typer(help="Onboard customers' HotSpot SpotIDs into Offstreet.", no_args_is_help=True)
@@ -35,6 +36,7 @@ EXIT_BY_STATE = {
     RequestState.live: 0,
     RequestState.waiting_on_ops: EXIT_WAITING,
     RequestState.needs_review: EXIT_WAITING,
+    RequestState.held: EXIT_WAITING,
 }
 
 
@@ -125,6 +127,58 @@ def retry(request_id: int, verify_timeout: VerifyTimeout = None) -> None:
         except LookupError as exc:
             raise fail(str(exc), EXIT_REFUSED) from exc
     raise typer.Exit(run_onboarding(request_id, verify_timeout))
+
+
+def held_request(session: Session, request_id: int) -> OnboardingRequest:
+    """The request, if it waits for a person's decision; otherwise exit 1 saying why."""
+    try:
+        request = crud.get_request(session, request_id=request_id)
+    except LookupError as exc:
+        raise fail(str(exc), EXIT_REFUSED) from exc
+    if request.state not in (RequestState.held, RequestState.needs_review):
+        raise fail(f"request {request_id} is {request.state.value}, not held", EXIT_REFUSED)
+    return request
+
+
+@app.command()
+def approve(
+    request_id: int,
+    company: Annotated[
+        str | None, typer.Option(help="The company it is for (default: the sender's company).")
+    ] = None,
+    verify_timeout: VerifyTimeout = None,
+) -> None:
+    """Let a held request run (ops checked the sender), then run its onboarding."""
+    migrate()
+    with session_scope() as session:
+        request = held_request(session, request_id)
+        name = company or (
+            crud.get_company(session, company_id=request.company_id).name
+            if request.company_id
+            else None
+        )
+        found = crud.get_company_by_name(session, name=name) if name else None
+        if found is None:
+            raise fail("name the company with --company (the sender is unknown)", EXIT_REFUSED)
+        crud.approve_request(session, request=request, company=found)
+    raise typer.Exit(run_onboarding(request_id, verify_timeout))
+
+
+@app.command()
+def reject(
+    request_id: int, reason: Annotated[str, typer.Option(help="Why, for the record.")]
+) -> None:
+    """Refuse a held request for good; nothing is applied."""
+    migrate()
+    with session_scope() as session:
+        request = held_request(session, request_id)
+        crud.set_request_state(
+            session,
+            request=request,
+            state=RequestState.rejected,
+            reason=f"rejected by ops: {reason}",
+        )
+    out.print(f"Request {request_id} rejected.")
 
 
 def run_onboarding(request_id: int, verify_timeout: float | None) -> int:

@@ -43,6 +43,7 @@ STATE_NAMES = {
     RequestState.live: "Live",
     RequestState.waiting_on_ops: "Waiting on ops",
     RequestState.needs_review: "Needs review",
+    RequestState.held: "Held for approval",
     RequestState.rejected: "Rejected",
     RequestState.failed: "Not live",
 }

@@ -130,6 +130,7 @@ def record_request(
     sender: str | None,
     subject: str | None,
     spots: Iterable[tuple[str, str]],
+    company_id: int | None = None,
     state: RequestState = RequestState.received,
     reason: str | None = None,
 ) -> tuple[OnboardingRequest, bool]:
@@ -144,6 +145,7 @@ def record_request(
         parsed=parsed,
         sender=sender,
         subject=subject,
+        company_id=company_id,
         state=state,
         reason=reason,
     )
@@ -176,6 +178,17 @@ def set_request_state(
     request.state = state
     request.reason = reason
     request.updated_at = utcnow()
+    session.add(request)
+
+
+def approve_request(session: Session, *, request: OnboardingRequest, company: Company) -> None:
+    """Ops let a held request run for the company they name."""
+    request.company_id = company.id
+    set_request_state(session, request=request, state=RequestState.received, reason=None)
+
+
+def set_flow_run(session: Session, *, request: OnboardingRequest, flow_run_id: str) -> None:
+    request.flow_run_id = flow_run_id
     session.add(request)
 
 

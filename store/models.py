@@ -57,10 +57,12 @@ class RequestSource(StrEnum):
 
 
 class RequestState(StrEnum):
-    """Where a request stands. Terminal: live, rejected. Waiting on a person: needs_review,
-    waiting_on_ops. `failed` can be retried."""
+    """Where a request stands. Terminal: live, rejected. Waiting on a person: held (the
+    sender may not ask for this company), needs_review (the parser was unsure),
+    waiting_on_ops (a token is needed). `failed` can be retried."""
 
     received = "received"
+    held = "held"
     needs_review = "needs_review"
     validated = "validated"
     mapped = "mapped"
@@ -157,8 +159,50 @@ class OnboardingRequest(SQLModel, table=True):
     company_id: int | None = Field(default=None, foreign_key="company.id", index=True)
     state: RequestState = state_column(RequestState, RequestState.received)
     reason: str | None = None
+    # The onboarding flow run started for it, so no second one is ever started.
+    flow_run_id: str | None = None
     created_at: datetime = created_now()
     updated_at: datetime = created_now()
+
+
+class Disposition(StrEnum):
+    """What intake made of an inbound email; each files the message in its own folder."""
+
+    onboarding = "onboarding"
+    duplicate = "duplicate"
+    held = "held"
+    needs_review = "needs_review"
+    rejected = "rejected"
+
+
+class InboundMessage(SQLModel, table=True):
+    """One message seen in the mailbox, by (UIDVALIDITY, UID): stored before it is moved, so a
+    crash at any point neither loses it nor onboards it twice."""
+
+    __table_args__ = (sa.UniqueConstraint("mailbox", "uidvalidity", "uid"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    mailbox: str
+    uidvalidity: int = Field(sa_type=sa.BigInteger)
+    uid: int = Field(sa_type=sa.BigInteger)
+    request_id: int = Field(foreign_key="onboardingrequest.id", index=True)
+    disposition: Disposition = state_column(Disposition, Disposition.onboarding)
+    filed_to: str | None = None
+    received_at: datetime = created_now()
+    filed_at: datetime | None = timestamp(nullable=True)
+
+
+class Reply(SQLModel, table=True):
+    """A reply sent to a requester; one of each kind per request, so none is sent twice."""
+
+    __table_args__ = (sa.UniqueConstraint("request_id", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="onboardingrequest.id", index=True)
+    kind: str
+    recipient: str
+    message_id: str
+    sent_at: datetime = created_now()
 
 
 class RequestSpot(SQLModel, table=True):

@@ -1,46 +1,114 @@
-"""Intake: keep the raw request and what was understood of it, before anything else."""
+"""Intake: keep every request with its raw bytes, and decide who may ask, before anything runs."""
 
 from __future__ import annotations
 
 import hashlib
 
 from prefect import get_run_logger, task
+from sqlmodel import Session
 
 from parsers import SpotIDRequest
 from store import crud
 from store.db import session_scope
-from store.models import RequestSource, RequestState
+from store.models import Company, RequestSource, RequestState
 
 
-def request_key(request: SpotIDRequest, raw: bytes) -> str:
+def request_key(raw: bytes, message_id: str | None) -> str:
     """Message-ID for mail, a digest of the bytes otherwise: the same input is one request."""
-    if request.message_id:
-        return f"message-id:{request.message_id}"
+    if message_id:
+        return f"message-id:{message_id}"
     return f"sha256:{hashlib.sha256(raw).hexdigest()}"
+
+
+def admission(
+    session: Session, request: SpotIDRequest
+) -> tuple[Company | None, RequestState, str | None]:
+    """The company asking, and whether the request may run by itself or waits for a person.
+
+    Only a registered contact of the company, or an address at one of its domains, may start
+    an onboarding; anything else is held for ops approval, never applied automatically.
+    """
+    company = crud.find_company_for_sender(session, address=request.sender or "")
+    approve = "approve it with `hotspot-onboard approve REQUEST --company NAME` or reject it"
+    if company is None:
+        return None, RequestState.held, f"unknown sender {request.sender or '(none)'}; {approve}"
+    if request.company and crud.normalise_location(request.company) != crud.normalise_location(
+        company.name
+    ):
+        return (
+            company,
+            RequestState.held,
+            (
+                f"{request.sender} is a contact of {company.name}, but the form names "
+                f"{request.company}; {approve}"
+            ),
+        )
+    if request.authentication_failures:
+        failures = ", ".join(request.authentication_failures)
+        return company, RequestState.held, f"the message failed {failures}; {approve}"
+    if request.warnings or not request.spots:
+        return (
+            company,
+            RequestState.needs_review,
+            "; ".join(request.warnings) or ("no SpotID could be read with certainty"),
+        )
+    return company, RequestState.received, None
 
 
 @task(name="record-request")
 def record_request(raw: bytes, request: SpotIDRequest) -> int:
     """Store the request (raw bytes kept) unless it is already stored; returns its id."""
-    needs_review = request.warnings or not request.spots
     with session_scope() as session:
+        company, state, reason = admission(session, request)
         stored, created = crud.record_request(
             session,
-            key=request_key(request, raw),
+            key=request_key(raw, request.message_id),
             source=RequestSource(request.source),
             raw=raw,
             parsed=request.model_dump(mode="json"),
             sender=request.sender,
             subject=request.subject,
             spots=[(spot.location, spot.spot_id) for spot in request.spots],
-            state=RequestState.needs_review if needs_review else RequestState.received,
-            reason="; ".join(request.warnings) or None,
+            company_id=company.id if company else None,
+            state=state,
+            reason=reason,
         )
     logger = get_run_logger()
-    if created:
+    if not created:
+        logger.info("Request %s was already stored; continuing it", stored.id)
+    elif state == RequestState.received:
         logger.info(
             "Request %s stored: %d SpotIDs from %s", stored.id, len(request.spots), request.sender
         )
     else:
-        logger.info("Request %s was already stored; continuing it", stored.id)
+        logger.warning("Request %s stored, %s: %s", stored.id, state.value, reason)
+    return stored.id
+
+
+@task(name="record-unreadable-email")
+def record_unreadable(
+    raw: bytes,
+    *,
+    message_id: str | None,
+    sender: str | None,
+    subject: str | None,
+    reason: str,
+    state: RequestState,
+) -> int:
+    """Keep an email that is not a readable request, with why, so it is reported, never lost."""
+    with session_scope() as session:
+        stored, _ = crud.record_request(
+            session,
+            key=request_key(raw, message_id),
+            source=RequestSource.email,
+            raw=raw,
+            parsed=None,
+            sender=sender,
+            subject=subject,
+            spots=[],
+            company_id=None,
+            state=state,
+            reason=reason,
+        )
+    get_run_logger().warning("Email kept as request %s, %s: %s", stored.id, state.value, reason)
     return stored.id

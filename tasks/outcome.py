@@ -9,6 +9,7 @@ from store import crud
 from store.db import session_scope
 from store.models import MappingState, RequestState, SpotVerdict
 from store.schemas import RequestOutcome
+from tasks.validate import WAITING_FOR_A_PERSON
 
 
 @task(name="record-outcome")
@@ -16,7 +17,7 @@ async def record_outcome(request_id: int) -> RequestOutcome:
     """Live when every SpotID is live; otherwise what ops must do, in one sentence."""
     with session_scope() as session:
         request = crud.get_request(session, request_id=request_id)
-        if request.state not in (RequestState.rejected, RequestState.needs_review):
+        if request.state not in (RequestState.rejected, *WAITING_FOR_A_PERSON):
             state, reason = _settle(session, request_id=request_id)
             crud.set_request_state(session, request=request, state=state, reason=reason)
         return crud.request_outcome(session, request_id=request_id)

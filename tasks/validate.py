@@ -17,6 +17,7 @@ from store.models import Location, RequestSpot, RequestState, SpotMapping, SpotV
 from tasks.policy import HOTSPOT_TASK_RETRIES, hotspot_client
 
 SPOT_ID_FORMAT = re.compile(r"\d{3,8}")
+WAITING_FOR_A_PERSON = (RequestState.held, RequestState.needs_review)
 
 
 class ValidationReport(BaseModel):
@@ -32,21 +33,10 @@ async def validate_spot_ids(request_id: int) -> ValidationReport:
     logger = get_run_logger()
     with session_scope() as session:
         request = crud.get_request(session, request_id=request_id)
-        if request.state == RequestState.needs_review:
-            # The parser was unsure of some lines: a person decides, never a guess.
-            return ValidationReport(company=None, problems=[request.reason or "needs review"])
-        company = crud.find_company_for_sender(session, address=request.sender or "")
-        if company is None:
-            reason = (
-                f"no company is registered for the sender {request.sender or '(none)'}; add the "
-                "address to the company's contacts or domains (`hotspot-onboard seed`), then rerun"
-            )
-            crud.set_request_state(
-                session, request=request, state=RequestState.rejected, reason=reason
-            )
-            logger.warning("Request %s refused: %s", request_id, reason)
-            return ValidationReport(company=None, problems=[reason])
-        request.company_id = company.id
+        if request.state in WAITING_FOR_A_PERSON or request.company_id is None:
+            # Held or unsure requests run only once a person has decided: never a guess.
+            return ValidationReport(company=None, problems=[request.reason or "not approved"])
+        company = crud.get_company(session, company_id=request.company_id)
         lines = crud.request_spots(session, request_id=request_id)
         problems = _problems_in_store(
             lines,

@@ -8,7 +8,9 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from cli.main import app
+from parsers import parse_any
 from settings import PROJECT_DIR
+from tasks.intake import record_request
 
 runner = CliRunner()
 SAMPLE = PROJECT_DIR / "demo/request.eml"
@@ -119,3 +121,33 @@ def test_token_is_never_taken_from_the_command_line(store) -> None:
     result = runner.invoke(app, ["token", "Acme Parking", "secret-on-argv"])
     assert result.exit_code == 2
     assert runner.invoke(app, ["token", "Acme Parking"], input="\n").exit_code == 1
+
+
+def test_held_request_runs_once_approved(store, hotspot, tmp_path: Path) -> None:
+    form = tmp_path / "form.json"
+    form.write_text(
+        json.dumps(
+            {
+                "company": "Acme Parking",
+                "contact_email": "newcomer@gmail.example",
+                "spots": [{"location": "Lot A", "spot_id": "14283"}],
+            }
+        )
+    )
+    held = runner.invoke(app, ["onboard", str(form)])
+    assert held.exit_code == 4 and "unknown sender newcomer@gmail.example" in held.stdout
+    assert hotspot.state()["permits"] == []
+
+    assert runner.invoke(app, ["approve", "1"]).exit_code == 1  # whose request is it?
+    approved = runner.invoke(app, ["approve", "1", "--company", "Acme Parking"])
+    assert approved.exit_code == 0, approved.output
+    assert runner.invoke(app, ["reject", "1", "--reason", "late"]).exit_code == 1  # it is live
+
+
+def test_reject_a_held_request(store) -> None:
+    raw = b"From: x@unknown.example\r\nSubject: SpotIDs\r\n\r\nLot A: 14283\r\n"
+    request_id = record_request(raw, parse_any(raw))
+    assert runner.invoke(app, ["reject", str(request_id), "--reason", "spam"]).exit_code == 0
+    status = json.loads(runner.invoke(app, ["status", "--json"]).stdout)
+    assert status["requests"][0]["state"] == "rejected"
+    assert status["requests"][0]["reason"] == "rejected by ops: spam"

@@ -20,11 +20,11 @@ from tasks.validate import validate_spot_ids
 ACME_TOKEN = (PROJECT_DIR / "demo/acme-hotspot-token.txt").read_text().strip()
 
 
-def form(spots: dict[str, str], *, sender: str = "jane@acme.example") -> bytes:
+def form(
+    spots: dict[str, str], *, sender: str = "jane@acme.example", company: str = "Acme Parking"
+) -> bytes:
     entries = [{"location": location, "spot_id": spot} for location, spot in spots.items()]
-    return json.dumps(
-        {"company": "Acme Parking", "contact_email": sender, "spots": entries}
-    ).encode()
+    return json.dumps({"company": company, "contact_email": sender, "spots": entries}).encode()
 
 
 def submit(raw: bytes) -> int:
@@ -106,7 +106,7 @@ async def test_bad_spot_refuses_the_whole_request(
 
 
 async def test_spot_of_another_company_is_never_remapped(store, hotspot) -> None:
-    harbor = form({"Riverside P1": "18000"}, sender="ops@harbor.example")
+    harbor = form({"Riverside P1": "18000"}, sender="ops@harbor.example", company="Harbor Lots")
     assert (await onboard(submit(harbor))).state == "live"
 
     outcome = await onboard(submit(form({"Lot A": "14283", "Lot D": "18000"})))
@@ -119,11 +119,28 @@ async def test_spot_of_another_company_is_never_remapped(store, hotspot) -> None
     assert permits_by_spot(hotspot) == {"18000": 1}
 
 
-async def test_unknown_sender_is_refused_with_what_to_do(store, hotspot) -> None:
-    outcome = await onboard(submit(form({"Lot A": "14283"}, sender="eve@evil.example")))
+@pytest.mark.parametrize(
+    ("sender", "company", "why"),
+    [
+        ("eve@evil.example", "Acme Parking", "unknown sender eve@evil.example"),
+        ("ops@harbor.example", "Acme Parking", "a contact of Harbor Lots, but the form names"),
+    ],
+)
+async def test_who_may_not_ask_is_held_for_approval(
+    store, hotspot, sender: str, company: str, why: str
+) -> None:
+    raw = json.dumps(
+        {
+            "company": company,
+            "contact_email": sender,
+            "spots": [{"location": "Lot A", "spot_id": "14283"}],
+        }
+    ).encode()
+    outcome = await onboard(submit(raw))
 
-    assert outcome.state == "rejected"
-    assert "no company is registered for the sender eve@evil.example" in (outcome.reason or "")
+    assert outcome.state == "held"
+    assert why in (outcome.reason or "") and "hotspot-onboard approve" in (outcome.reason or "")
+    assert hotspot.state()["permits"] == []
 
 
 async def test_faults_are_survived_without_duplicates(store, hotspot) -> None:
