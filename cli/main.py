@@ -19,6 +19,7 @@ from sqlmodel import Session
 from cli.output import print_outcome, print_status
 from cli.sandbox import sandbox
 from parsers import NotASpotIDRequest, SpotIDRequest, UnreadableInput, parse_any
+from settings import settings
 from store import crud
 from store.db import migrate, session_scope
 from store.models import OnboardingRequest, RequestState
@@ -202,6 +203,26 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         typer.echo(report.model_dump_json(indent=2))
     else:
         print_status(out, report)
+
+
+@app.command()
+def watch(
+    once: Annotated[
+        bool, typer.Option("--once", help="Take in what is there, finish its onboardings, exit.")
+    ] = False,
+) -> None:
+    """Watch the mailbox (IMAP_*) and onboard each request that arrives."""
+    from flows.watch_inbox import watch_inbox
+    from inbox.imap import MailboxConfigError
+
+    if not settings.imap_host or not settings.imap_user:
+        raise fail("set IMAP_HOST and IMAP_USER (and IMAP_PASSWORD) to watch a mailbox", 1)
+    migrate()
+    try:
+        taken = asyncio.run(watch_inbox(once=once))
+    except MailboxConfigError as exc:
+        raise fail(str(exc), EXIT_REFUSED) from exc
+    out.print(f"Took in {taken} messages.")
 
 
 @app.command()

@@ -13,6 +13,7 @@ from prefect.client.schemas.objects import FlowRun
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 
+from inbox.replies import ReplyKind
 from store import crud
 from store.db import session_scope
 from store.models import RequestState
@@ -20,8 +21,9 @@ from store.schemas import RequestOutcome
 from tasks.golive import mark_live
 from tasks.integration import check_existing_integration
 from tasks.mappings import create_mappings
-from tasks.outcome import record_outcome
+from tasks.outcome import note_flow_run, record_outcome
 from tasks.permits import issue_test_permits
+from tasks.replies import reply_to_requester
 from tasks.validate import validate_spot_ids
 from tasks.verify import verify_test_permits
 
@@ -47,6 +49,9 @@ STATE_NAMES = {
     RequestState.rejected: "Rejected",
     RequestState.failed: "Not live",
 }
+
+
+REPLY_BY_STATE = {RequestState.live: ReplyKind.live, RequestState.rejected: ReplyKind.refusal}
 
 
 def record_crash(flow: Any, run: FlowRun, state: State[Any]) -> None:
@@ -81,12 +86,12 @@ async def onboard_request(
     request_id: int, verify_timeout: float | None = None
 ) -> State[RequestOutcome]:
     """Take one SpotID request to a live HotSpot integration, or say why not."""
-    logger = get_run_logger()
+    await note_flow_run(request_id)
 
     # 1. Validate the SpotIDs: format, duplicates, the company's locations, HotSpot, owner.
     validation = await validate_spot_ids(request_id)
     if validation.problems:
-        return final_state(await record_outcome(request_id))
+        return await conclude(request_id)
 
     # 2. Check for an existing integration: set up once; later requests add locations.
     await check_existing_integration(request_id)
@@ -103,6 +108,13 @@ async def onboard_request(
     # 6. Mark verified SpotIDs live and revoke their test permits.
     await mark_live(request_id)
 
+    return await conclude(request_id)
+
+
+async def conclude(request_id: int) -> State[RequestOutcome]:
+    """Settle the request's state, tell the customer if it is final, end the run on it."""
     outcome = await record_outcome(request_id)
-    logger.info(outcome.headline)
+    get_run_logger().info(outcome.headline)
+    if outcome.state in REPLY_BY_STATE:
+        await reply_to_requester(request_id, REPLY_BY_STATE[RequestState(outcome.state)])
     return final_state(outcome)

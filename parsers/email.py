@@ -3,7 +3,7 @@
 What counts, in order: the sender's newest text (quoted history and signatures are
 ignored), text/plain when it yields pairs else the HTML alternative, then .txt and CSV
 attachments. When all that holds no SpotIDs, a forward is read from the forwarded part
-(inline, or an attached message/rfc822).
+(inline, or an attached message/rfc822); when nothing at all was found, the subject line.
 
 Outcome rules:
 - pairs found: a `SpotIDRequest` (warnings list what was unsure, and send it to review);

@@ -20,13 +20,16 @@ from typing import Literal
 from parsers import locations
 from parsers.extraction import Extraction, quote
 from parsers.noise import mask
-from parsers.normalize import normalize_location, normalize_text
+from parsers.normalize import DASHES, SYMBOLS, normalize_location, normalize_text
 from parsers.tables import read_table
 
 _LABEL_GLUED = re.compile(rf"({locations.LABEL})(?=\d)", re.I)
 # "SpotID 1: 14283" in numbered templates: the 1 counts entries, it is not a SpotID.
 _LABEL_INDEX = re.compile(rf"({locations.LABEL})\s*#?\d{{1,2}}\s*(?=[:=\-–])", re.I)
-_BULLET = re.compile(r"^\s*(?:[-*•·‣◦▪■●○–—+>]+|\(?\d{1,2}[.)]|\(?[a-zA-Z][.)])\s+")
+_BULLET = re.compile(
+    rf"^\s*(?:[{DASHES}*•·‣◦▪■●○+>{SYMBOLS}]+\s*|\(?\d{{1,2}}[.)](?:\s+|(?=[^\W\d_]))"
+    r"|\(?[a-zA-Z][.)]\s+)(?=\S)"
+)
 _TOKEN = re.compile(r"(?<![\w\ue000])(\d+(?:[.,/\-]\d+)*)(?![\w\ue000])")
 _AMOUNT = re.compile(
     r"^(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+[.,]\d{1,2})$"
@@ -39,7 +42,9 @@ _LOCATION_LINE = re.compile(
     r"\s*(?:#?\d{1,2})?\s*[:=\t|]\s*(?P<location>\S.*)$",
     re.I,
 )
-# "Lot 101", "Store #1234": the number is part of the location's name.
+# "Registered in England No. 1234567": a number named "No." is a reference, not a SpotID.
+_NUMBERED = re.compile(r"[^\W\d_]\s+(?:no|nr|number)\.?\s*$", re.I)
+# "Lot 101", "Store #1234": a number glued to a facility word may be part of the name.
 _NAME_NUMBER = re.compile(
     r"(?:\b(?:lot|garage|store|shop|level|deck|building|site|location|structure|ramp|facility"
     r"|zone|area|section|gate|entrance|branch|station|terminal|parking|park|plaza|center|centre"
@@ -48,6 +53,9 @@ _NAME_NUMBER = re.compile(
 )
 _HEADING = re.compile(r"^(?P<location>[^\W\d_][^:]{0,50}):$")
 _LONG_LINE = 2000
+# Runs of blanks wider than this are still one separator; capping them keeps regexes linear.
+_WIDE = 8
+_WIDE_SPACE = re.compile(r" {8,}")
 _NEIGHBOURS = 3
 _TITLE_WORDS = 5
 
@@ -83,7 +91,7 @@ def extract_text(text: str) -> Extraction:
             reads.extend(_Line() for _ in range(index, end))
             index = end
             continue
-        reads.append(read_line(lines[index]))
+        reads.append(_read_line(lines[index]))
         index += 1
     _resolve_orphans(lines, reads)
     found = Extraction()
@@ -97,40 +105,46 @@ def extract_text(text: str) -> Extraction:
     return found
 
 
-def read_line(raw: str) -> _Line:
+def _read_line(raw: str) -> _Line:
     """Read one line on its own (neighbours are consulted later, for lone SpotIDs)."""
     line = _LABEL_GLUED.sub(r"\1 ", _BULLET.sub("", raw)).rstrip()
-    line = _LABEL_INDEX.sub(r"\1 ", line)
+    line = _LABEL_INDEX.sub(r"\1 ", _WIDE_SPACE.sub(" " * _WIDE, line))
     masked = mask(line)
-    tokens = [match for match in _TOKEN.finditer(masked) if _kind(match, masked)]
+    tokens = [(t, kind) for t in _TOKEN.finditer(masked) if (kind := _kind(t, masked)) is not None]
+    tokens = [pair for i, pair in enumerate(tokens) if not _in_name(line, masked, tokens, i)]
     if not tokens:
         return _named(line)
-    ids_ok = all(_kind(token, masked) == "id" for token in tokens)
-    edges = [0, *(t.end() for t in tokens)]
-    names = [locations.before(line[edges[i] : t.start()]) for i, t in enumerate(tokens)]
-    if not names[0]:
-        ends = [*(t.start() for t in tokens[1:]), len(line)]
-        names = [locations.after(line[t.end() : ends[i]]) for i, t in enumerate(tokens)]
+    names = _names(line, [token for token, _ in tokens])
+    well_formed = all(kind == "id" for _, kind in tokens)
+    if not well_formed:
+        return _Line(warning=f"not a 3–8 digit SpotID: {quote(raw)}")
     if len(tokens) == 1 and not names[0]:
-        if ids_ok:
-            return _Line(
-                orphan=tokens[0].group(1),
-                labelled=bool(_LABEL_BEFORE.search(masked[: tokens[0].start()])),
-                warning=f"SpotID without a location: {quote(raw)}",
-            )
-        return _Line(warning=f"not a 3–8 digit SpotID: {quote(raw)}")
-    if not ids_ok:
-        return _Line(warning=f"not a 3–8 digit SpotID: {quote(raw)}")
+        token = tokens[0][0]
+        return _Line(
+            orphan=token.group(1),
+            labelled=_labelled(masked, token.start()),
+            warning=f"SpotID without a location: {quote(raw)}",
+        )
     if not all(names) or any(locations.uncertain(name) for name in names):
         return _Line(warning=f"cannot tell which SpotID belongs to which location: {quote(raw)}")
-    return _Line(pairs=[(name, t.group(1)) for name, t in zip(names, tokens, strict=True)])
+    return _Line(pairs=[(name, t.group(1)) for name, (t, _) in zip(names, tokens, strict=True)])
 
 
-def _kind(token: re.Match[str], masked: str) -> str | None:
+def _names(line: str, tokens: list[re.Match[str]]) -> list[str]:
+    """Each number's location: the words in front of it, else (if the first has none) behind."""
+    starts = [0, *(token.end() for token in tokens)]
+    names = [locations.before(line[starts[i] : t.start()]) for i, t in enumerate(tokens)]
+    if names[0]:
+        return names
+    ends = [*(token.start() for token in tokens[1:]), len(line)]
+    return [locations.after(line[t.end() : ends[i]]) for i, t in enumerate(tokens)]
+
+
+def _kind(token: re.Match[str], masked: str) -> Literal["id", "bad"] | None:
     """Classify a number: a 3–8 digit candidate ("id"), a wrong-shaped SpotID ("bad"), noise."""
     value = token.group(1)
-    labelled = bool(_LABEL_BEFORE.search(masked[: token.start()]))
-    if not labelled and _NAME_NUMBER.search(masked[: token.start()]):
+    labelled = _labelled(masked, token.start())
+    if not labelled and _NUMBERED.search(masked[: token.start()]):
         return None
     if value.isdigit():
         if 3 <= len(value) <= 8:
@@ -140,6 +154,21 @@ def _kind(token: re.Match[str], masked: str) -> str | None:
         return "bad" if labelled else None
     parts = re.split(r"[.,/\-]", value)
     return "bad" if any(3 <= len(part) <= 8 for part in parts) else None
+
+
+def _in_name(line: str, masked: str, tokens: list[tuple[re.Match[str], str]], index: int) -> bool:
+    """True for "Lot 101: 14283" and a bare "Lot 14283"; "Airport Lot 14283" gives a SpotID."""
+    token = tokens[index][0]
+    if _labelled(masked, token.start()) or not _NAME_NUMBER.search(masked[: token.start()]):
+        return False
+    if index + 1 < len(tokens):  # only a separator before the next number: "Lot 101: 14283"
+        return not locations.before(line[token.end() : tokens[index + 1][0].start()])
+    start = tokens[index - 1][0].end() if index else 0
+    return len(locations.before(line[start : token.start()]).split()) <= 1
+
+
+def _labelled(masked: str, start: int) -> bool:
+    return bool(_LABEL_BEFORE.search(masked[:start]))
 
 
 def _named(line: str) -> _Line:

@@ -9,24 +9,22 @@ from __future__ import annotations
 
 import re
 
-from parsers.normalize import normalize_location
+from parsers.normalize import DASHES, SYMBOLS, normalize_location
 
 LABEL = (
     r"(?:hot\s*spot\s*)?(?:spot\s*[-_]?\s*ids?|spotids?|spot\s*(?:number|no\.?|nr\.?|#)|ids?)"
     r"(?:\s*(?:number|no\.?|nr\.?|#))?|hot\s*spot"
 )
 _CELL_SPLIT = re.compile(r"\t|\s*\|\s*|\s{2,}")
-# A table row: the number is set off by a tab, a pipe or a run of spaces, not by ": " or "-".
-_CELL_END = re.compile(r"(?:\t|\||\s{2,})\s*$")
-_CELL_START = re.compile(r"^\s*(?:\t|\||\s{2,})")
 # A lower-case article is not part of a name ("for the Riverside Deck"); "The Plaza" keeps it.
 _ARTICLE = re.compile(r"^the\s+(?=\S)")
-_EDGE = r"[\s:;,.\-\u2010-\u2015\u2212=|>→⇒~#(\[{*_/•·'\"“”‘’]"
+_EDGE = rf"[\s:;,.{DASHES}=|<>«»‹›~#(\[{{*_/•·'\"“”„‘’{SYMBOLS}]"
 # Label words in any case; small words only in lower case, so "Lot OR" keeps its name.
 _TRAILING = re.compile(
-    rf"(?:{_EDGE}+|(?:['’]s\s+)?(?<![\w])(?i:{LABEL})|(?<![\w])(?:is|are|was|uses?|has|have|gets?|with|please"
-    r"|should\s+be|will\s+be|would\s+be|be|becomes|equals|the|our|its|their|number|no|nr|code"
-    r"|of|for|at|and|or|as|using|to|it's|it\s+is|->|=>))$"
+    rf"(?:{_EDGE}+|(?:['’]s\s+)?(?<![\w])(?i:{LABEL}|no|nr|number)"
+    r"|(?<![\w])(?:is|are|was|uses?|has|have|gets?|with|please|should\s+be|will\s+be"
+    r"|would\s+be|be|becomes|equals|the|our|its|their|code|of|for|at|and|or|as|using|to|it's"
+    r"|it\s+is|which|that|->|=>))$"
 )
 _GREETING = re.compile(
     r"^(?:hi|hello|hey|dear|good\s+(?:morning|afternoon|evening)|bonjour|hallo|hola|ciao|hej"
@@ -34,17 +32,20 @@ _GREETING = re.compile(
     re.I,
 )
 _LEADING = re.compile(
-    rf"^(?:{_EDGE}+|[)\]}}]+|(?:please|kindly|also|and|&|plus|then|so|ok|okay|yes|sorry|oh|finally"
+    rf"^(?:{_EDGE}+|[)\]}}]+|p\.\s?s\.|ps(?=[:.])|(?:please|kindly|also|and|&|plus|then|so|ok|okay|yes|sorry|oh|finally"
     r"|lastly|additionally|one\s+more|another(?:\s+one)?|here(?:'s|\s+is|\s+are)|this\s+is"
     r"|that\s+is|it\s+is|is|add|adding|added|connect|connecting|configure|set\s*up|setting\s+up"
     r"|include|including|enable|register|activate|use|using|goes\s+to|belongs\s+to|for|at"
     r"|change|update|correct|move|switch|make"
     r"|(?:we|i)(?:'d|\s+would)\s+like(?:\s+to)?|can\s+you|could\s+you|would\s+you|our|my|your"
+    r"|(?:we|i)\s+(?:have|use|got)|we've\s+got|(?:we|i)(?:'re|\s+are|'m|\s+am)\s+using"
+    r"|there(?:'s|\s+is|\s+are)"
+    r"|(?:location|site)(?=\s*[\"“'])"
     rf"|(?:the\s+)?(?:{LABEL}|spot|number|code)s?\s+(?:for|of|at))\b)",
     re.I,
 )
 _SENTENCE_END = re.compile(r"[.!?]\s+(?=[A-ZÀ-Þ])")
-_ABBREVIATION = re.compile(r"(?:^|\s)(?:st|dr|mt|ft|no|nr|mr|mrs|ms|ave|jr|sr|co|[a-z])$", re.I)
+_ABBREVIATION = re.compile(r"(?:^|[\s.])(?:st|dr|mt|ft|no|nr|mr|mrs|ms|ave|jr|sr|co|[a-z])$", re.I)
 _AFTER_CUT = re.compile(r",\s|;|\s(?:and|but|please|thanks|thank\s+you|which|that)\s", re.I)
 _STOP = frozenset(
     "is are was the and or but for to of in on at with by it this that these those one ones "
@@ -69,7 +70,7 @@ _MAX_WORDS = 8
 
 def before(segment: str) -> str:
     """The location written in front of a SpotID, or ""."""
-    if _CELL_END.search(segment):
+    if _cell_edge(segment[::-1]):
         segment = _nearest_cell(segment, last=True)
     previous = None
     while previous != segment:
@@ -81,7 +82,7 @@ def before(segment: str) -> str:
 
 def after(segment: str) -> str:
     """The location written behind a SpotID, or ""."""
-    if _CELL_START.search(segment):
+    if _cell_edge(segment):
         segment = _nearest_cell(segment, last=False)
     segment = _strip(_LEADING, segment)
     cut = _AFTER_CUT.search(segment)
@@ -110,6 +111,13 @@ def _strip(pattern: re.Pattern[str], segment: str) -> str:
         previous = segment
         segment = pattern.sub("", segment.strip())
     return segment
+
+
+def _cell_edge(segment: str) -> bool:
+    """A table row sets the number off by a tab, a pipe or a run of spaces (not ": " or "-")."""
+    rest = segment.lstrip()
+    space = segment[: len(segment) - len(rest)]
+    return len(space) >= 2 or "\t" in space or rest.startswith("|")
 
 
 def _nearest_cell(segment: str, *, last: bool) -> str:

@@ -1,8 +1,8 @@
 """Walk a message's MIME tree and decode every part we can read into text.
 
-Mail labelled latin-1 or us-ascii is very often really cp1252 (Outlook's "=96" en dash) or
-even UTF-8, so labels are treated as hints: UTF-8 first when it decodes cleanly, then the
-label (read as cp1252 for the latin-1 family), then cp1252 and latin-1, which never fail.
+Mail labelled latin-1 or us-ascii (or not labelled) is very often really cp1252 (Outlook's
+"=96" en dash) or even UTF-8, so for those UTF-8 is tried first, then cp1252. Other labels
+are trusted first, then UTF-8 and cp1252; latin-1 is the last resort and never fails.
 """
 
 from __future__ import annotations
@@ -60,11 +60,8 @@ def decode(data: bytes, charset: str | None) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16", "replace")
     label = (charset or "").strip().strip("\"'").lower()
-    if label in _LATIN1_FAMILY:
-        label = "cp1252"
-    for encoding in ("utf-8", label, "cp1252"):
-        if not encoding:
-            continue
+    guesses = ("utf-8", "cp1252") if not label or label in _LATIN1_FAMILY else (label, "utf-8")
+    for encoding in (*guesses, "cp1252"):
         try:
             return data.decode(encoding)
         except (UnicodeDecodeError, LookupError):

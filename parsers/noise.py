@@ -44,13 +44,18 @@ _REFERENCE_WORDS = (
     r"|passcode|verification|iban|bic|swift|routing|tax|vat|ein|employee|badge|ext"
     r"|extension|version|build|release|total|subtotal|count|qty|quantity|capacity|amount"
     r"|balance|sum|price|cost|fee|rate|spaces|stalls|rechnung|bestellung|auftrag|facture"
-    r"|commande|factura|pedido"
+    r"|commande|factura|pedido|reg|registration|registered|hrb|kvk|siret|siren|abn|acn|crn"
+    r"|duns|company\s+(?:no|nr|number)|space|stall|bay|card|ending\s+in|last\s+(?:4|four)"
+    r"|visa|mastercard|amex|meeting|conference|webinar|dial-in|zoom|teams"
 )
 _UNITS = (
     r"%|percent|spaces|parking\s+spaces|spots|stalls|bays|cars|vehicles|sq\.?\s?ft|sqft"
     r"|square\s+feet|m2|m²|km|mi|miles|ft|feet|meters|metres|kg|lbs?|hours|hrs|minutes|mins"
     r"|seconds|days|weeks|months|years|people|users|customers|employees|units|pcs|pieces"
     r"|times|usd|eur|gbp|cad|chf|aud|dollars?|euros?|pounds?|bucks|plätze|places|plazas"
+    r"|entries|exits|visits|visitors|transactions|tickets|sessions|occupancy|trucks|bikes"
+    r"|permits|members|subscribers|passes|reservations|bookings|orders|calls|emails|messages"
+    r"|acres|hectares|floors|levels|locations|lots|garages|sites|stores|cities"
 )
 _CURRENCY = r"[$€£¥₹]|\b(?:usd|eur|gbp|cad|chf|aud|us\$|ca\$)"
 
@@ -110,7 +115,7 @@ _PATTERNS = [
     # References, quantities and money.
     re.compile(
         rf"\b(?:{_REFERENCE_WORDS})\b\.?\s*(?:number|num|no\.?|nr\.?|#|id)?\s*[:#.=-]?"
-        r"(?:\s*(?:is|was|of))?\s*#?\s*\d[\d\-/.]*",
+        r"(?:\s*(?:is|was|of))?\s*#?\s*(?:[a-z]{1,4}-)?\d(?:[\d\-/.]|\s(?=\d))*",
         re.I,
     ),
     re.compile(rf"(?<![\w])\d[\d,.]*\s*(?:{_UNITS})(?![\w])", re.I),

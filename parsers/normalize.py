@@ -10,8 +10,14 @@ _ODD_SPACES = re.compile(r"[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
 _INVISIBLE = re.compile(r"[\u00ad\u200b-\u200d\u2060\ufeff]")
 _SURROGATES = re.compile(r"[\ud800-\udfff]")
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_TRAILING_PUNCT = re.compile(r"[\s.,;:!?\-\u2010-\u2015\u2212=|/\\*•·>_~]+$")
-_LEADING_PUNCT = re.compile(r"^[\s,;:!?\-\u2010-\u2015\u2212=|/\\*•·>_~]+")
+# Arrows, box drawing, check marks, dingbats and emoji: bullets and decoration, never names.
+SYMBOLS = "\u2190-\u21ff\u2500-\u27bf\u2b00-\u2bff\ufe0f\U0001f000-\U0001faff"
+# Dashes of every kind (hyphen, figure dash, en and em dash, bar, minus).
+DASHES = "\\-\u2010-\u2015\u2212"
+_EDGE = rf"\s,;:!?{DASHES}=|/\\*•·<>«»‹›_~{SYMBOLS}"
+_TRAILING_PUNCT = re.compile(rf"[.{_EDGE}]+$")
+_LEADING_PUNCT = re.compile(rf"^[{_EDGE}]+")
+_QUOTES = '"“”„'
 
 
 def clean_str(value: str) -> str:
@@ -33,7 +39,11 @@ def normalize_location(value: str) -> str:
 
 
 def _balance_brackets(value: str) -> str:
-    """Strip an unmatched bracket at either end ("Lot A (North" keeps its pair, "(Lot D" not)."""
+    """Drop unmatched brackets and quotes at the ends: "(Lot D" -> "Lot D"; "(North)" stays."""
+    if sum(value.count(mark) for mark in _QUOTES) % 2:
+        value = value.strip(_QUOTES)
+    if len(value) > 1 and value[0] in _QUOTES and value[-1] in _QUOTES:
+        value = value[1:-1]
     for opening, closing in ("()", "[]", "{}"):
         if value.startswith(opening) and value.endswith(closing) and value.count(opening) == 1:
             value = value[1:-1].strip()

@@ -33,7 +33,7 @@ _SENT = re.compile(
 _WROTE_START = re.compile(r"^\s*(?:on|am|le|el|il|op|den|w\s+dniu)\s", re.I)
 _WROTE_END = re.compile(
     r"(?:wrote|schrieb|a\s+[ée]crit|escribi[óo]|ha\s+scritto|schreef|skrev|napisa[łl]"
-    r"|написал)\s*:?\s*$",
+    r"|написал)(?:\s+on\s+\d[\d/.\-]+\s+[\d:.]+(?:\s*[ap]m)?)?\s*:?\s*$",
     re.I,
 )
 _FORWARD_SUBJECT = re.compile(r"^\s*(?:\[?(?:fwd?|fw|wg|tr|rv|enc|vs|vb|doorst)\s*:)", re.I)
@@ -48,6 +48,10 @@ _SIGN_OFF = re.compile(
     r"|^\s*(?:sent\s+from\s+my\s|get\s+outlook\s+for\s|von\s+meinem\s|envoyé\s+de\s+mon\s)",
     re.I,
 )
+_INLINE_HEADERS = re.compile(
+    r"^\s*\*?from\s*:.{1,200}\b(?:sent|date)\s*:.{1,200}\b(?:to|subject)\s*:", re.I
+)
+_POSTSCRIPT = re.compile(r"^\s*p\.?\s?s\.?(?:\s|:)", re.I)
 _HEADER_LINE = re.compile(r"^\s*\*?[\w-]{2,20}\s*:\*?(?:\s|$)")
 _QUOTE_LEVEL = re.compile(r"^\s*> ?")
 _HEADER_LOOKAHEAD = 6
@@ -97,16 +101,27 @@ def split(text: str, *, forward: bool = False) -> Parts:
 
 
 def cut_signature(text: str) -> str:
-    """The text above a "-- " rule or a sign-off line ("Thanks,", "Best regards, Jane")."""
+    """The text above a "-- " rule or a sign-off line ("Thanks,", "Best regards, Jane").
+
+    A "P.S." paragraph below the signature is the sender's text again and is kept.
+    """
     lines = text.split("\n")
     for index, line in enumerate(lines):
         if _SIGNATURE_RULE.match(line) or _SIGN_OFF.match(line):
-            return "\n".join(lines[:index])
+            kept = lines[:index]
+            for start in range(index + 1, len(lines)):
+                if _POSTSCRIPT.match(lines[start]):
+                    end = next((i for i in range(start, len(lines)) if not lines[i].strip()), None)
+                    kept += lines[start:end]
+                    break
+            return "\n".join(kept)
     return text
 
 
 def _outlook_block(lines: list[str], index: int) -> bool:
     """A "____" rule or a "From:" line followed closely by "Sent:/Date:/To:" lines."""
+    if _INLINE_HEADERS.match(lines[index]):
+        return True
     start = index + 1 if _RULE.match(lines[index]) else index
     while _RULE.match(lines[index]) and start < len(lines) and not lines[start].strip():
         start += 1
@@ -118,8 +133,13 @@ def _outlook_block(lines: list[str], index: int) -> bool:
 
 def _wrote_header(lines: list[str], index: int) -> int:
     """How many lines an "On <date>, <name> wrote:" header spans here (0 if none)."""
-    if not _WROTE_START.match(lines[index]):
-        return 0
+    line = lines[index]
+    if not _WROTE_START.match(line):
+        # "Dana Lee wrote:" (Thunderbird) or "Dana/ACME wrote on 06/02/2025 10:00 AM:" (Notes),
+        # but not "As I wrote:" introducing the sender's own list.
+        following = next((ln for ln in lines[index + 1 :] if ln.strip()), "")
+        header_like = re.search(r"[@<\d]", line) or following.lstrip().startswith(">")
+        return 1 if header_like and len(line) <= _WROTE_LIMIT and _WROTE_END.search(line) else 0
     for span in range(1, 4):
         joined = " ".join(lines[index : index + span])
         if len(joined) <= _WROTE_LIMIT and _WROTE_END.search(joined):
@@ -131,9 +151,13 @@ def _without_headers(lines: list[str]) -> str:
     """A forwarded message's text without its From:/Date:/Subject:/To: block."""
     if all(line.lstrip().startswith(">") for line in lines if line.strip()):
         lines = [_QUOTE_LEVEL.sub("", line, count=1) for line in lines]  # Apple Mail quotes it
-    index = 0
-    while index < len(lines) and not lines[index].strip():
-        index += 1
+    index = _skip_blank(lines, 0)
     while index < len(lines) and _HEADER_LINE.match(lines[index]):
         index += 1
-    return "\n".join(lines[index:])
+    return "\n".join(lines[_skip_blank(lines, index) :])
+
+
+def _skip_blank(lines: list[str], index: int) -> int:
+    while index < len(lines) and not lines[index].strip():
+        index += 1
+    return index

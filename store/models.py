@@ -193,7 +193,7 @@ class InboundMessage(SQLModel, table=True):
 
 
 class Reply(SQLModel, table=True):
-    """A reply sent to a requester; one of each kind per request, so none is sent twice."""
+    """A reply to a requester, claimed before it is sent: one of each kind per request."""
 
     __table_args__ = (sa.UniqueConstraint("request_id", "kind"),)
 
@@ -201,8 +201,8 @@ class Reply(SQLModel, table=True):
     request_id: int = Field(foreign_key="onboardingrequest.id", index=True)
     kind: str
     recipient: str
-    message_id: str
-    sent_at: datetime = created_now()
+    claimed_at: datetime = created_now()
+    sent_at: datetime | None = timestamp(nullable=True)
 
 
 class RequestSpot(SQLModel, table=True):

@@ -8,9 +8,10 @@ from prefect import get_run_logger, task
 from sqlmodel import Session
 
 from parsers import SpotIDRequest
+from parsers.envelope import read_envelope
 from store import crud
 from store.db import session_scope
-from store.models import Company, RequestSource, RequestState
+from store.models import Company, OnboardingRequest, RequestSource, RequestState
 
 
 def request_key(raw: bytes, message_id: str | None) -> str:
@@ -55,60 +56,55 @@ def admission(
     return company, RequestState.received, None
 
 
+def admit(session: Session, raw: bytes, request: SpotIDRequest) -> tuple[OnboardingRequest, bool]:
+    """Store the request with its raw bytes, admitted or held; (the stored one, whether new)."""
+    company, state, reason = admission(session, request)
+    return crud.record_request(
+        session,
+        key=request_key(raw, request.message_id),
+        source=RequestSource(request.source),
+        raw=raw,
+        parsed=request.model_dump(mode="json"),
+        sender=request.sender,
+        subject=request.subject,
+        spots=[(spot.location, spot.spot_id) for spot in request.spots],
+        company_id=company.id if company else None,
+        state=state,
+        reason=reason,
+    )
+
+
+def keep_unreadable(
+    session: Session, raw: bytes, *, reason: str, state: RequestState
+) -> tuple[OnboardingRequest, bool]:
+    """Keep an email that is not a readable request, with why, so it is reported, never lost."""
+    envelope = read_envelope(raw)
+    return crud.record_request(
+        session,
+        key=request_key(raw, envelope.message_id),
+        source=RequestSource.email,
+        raw=raw,
+        parsed=None,
+        sender=envelope.sender,
+        subject=envelope.subject,
+        spots=[],
+        state=state,
+        reason=reason,
+    )
+
+
 @task(name="record-request")
 def record_request(raw: bytes, request: SpotIDRequest) -> int:
     """Store the request (raw bytes kept) unless it is already stored; returns its id."""
     with session_scope() as session:
-        company, state, reason = admission(session, request)
-        stored, created = crud.record_request(
-            session,
-            key=request_key(raw, request.message_id),
-            source=RequestSource(request.source),
-            raw=raw,
-            parsed=request.model_dump(mode="json"),
-            sender=request.sender,
-            subject=request.subject,
-            spots=[(spot.location, spot.spot_id) for spot in request.spots],
-            company_id=company.id if company else None,
-            state=state,
-            reason=reason,
-        )
+        stored, created = admit(session, raw, request)
     logger = get_run_logger()
     if not created:
         logger.info("Request %s was already stored; continuing it", stored.id)
-    elif state == RequestState.received:
+    elif stored.state == RequestState.received:
         logger.info(
             "Request %s stored: %d SpotIDs from %s", stored.id, len(request.spots), request.sender
         )
     else:
-        logger.warning("Request %s stored, %s: %s", stored.id, state.value, reason)
-    return stored.id
-
-
-@task(name="record-unreadable-email")
-def record_unreadable(
-    raw: bytes,
-    *,
-    message_id: str | None,
-    sender: str | None,
-    subject: str | None,
-    reason: str,
-    state: RequestState,
-) -> int:
-    """Keep an email that is not a readable request, with why, so it is reported, never lost."""
-    with session_scope() as session:
-        stored, _ = crud.record_request(
-            session,
-            key=request_key(raw, message_id),
-            source=RequestSource.email,
-            raw=raw,
-            parsed=None,
-            sender=sender,
-            subject=subject,
-            spots=[],
-            company_id=None,
-            state=state,
-            reason=reason,
-        )
-    get_run_logger().warning("Email kept as request %s, %s: %s", stored.id, state.value, reason)
+        logger.warning("Request %s stored, %s: %s", stored.id, stored.state.value, stored.reason)
     return stored.id

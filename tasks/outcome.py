@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from prefect import task
+from prefect.runtime import flow_run
 from sqlmodel import Session
 
 from store import crud
@@ -10,6 +11,14 @@ from store.db import session_scope
 from store.models import MappingState, RequestState, SpotVerdict
 from store.schemas import RequestOutcome
 from tasks.validate import WAITING_FOR_A_PERSON
+
+
+@task(name="note-flow-run")
+async def note_flow_run(request_id: int) -> None:
+    """Note this run on the request first, so intake never starts a second one for it."""
+    with session_scope() as session:
+        request = crud.get_request(session, request_id=request_id)
+        crud.set_flow_run(session, request=request, flow_run_id=str(flow_run.id))
 
 
 @task(name="record-outcome")

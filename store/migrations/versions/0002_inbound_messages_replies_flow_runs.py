@@ -1,4 +1,4 @@
-"""inbound messages, replies, held requests
+"""inbound messages, replies, flow runs
 
 Revision ID: 0002
 Revises: 0001
@@ -62,8 +62,8 @@ def upgrade() -> None:
         sa.Column("request_id", sa.Integer(), nullable=False),
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("recipient", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("message_id", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("sent_at", store.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("claimed_at", store.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", store.models.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["request_id"],
             ["onboardingrequest.id"],

@@ -1,0 +1,107 @@
+"""Replies to customers, composed as pure functions (sending is `inbox.smtp`'s job)."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import make_msgid
+from enum import StrEnum
+
+from store.schemas import RequestOutcome
+
+# Addresses that are machines: never answered, so no two robots ever talk in a loop.
+NO_REPLY_LOCAL_PARTS = ("mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply")
+
+
+class ReplyKind(StrEnum):
+    acknowledgement = "acknowledgement"
+    refusal = "refusal"
+    live = "live"
+
+
+def may_reply_to(address: str | None, *, own_addresses: tuple[str, ...]) -> bool:
+    """False for our own addresses and for machines (bounces, no-reply senders)."""
+    if not address or "@" not in address:
+        return False
+    local = address.lower().partition("@")[0]
+    own = {a.lower() for a in own_addresses if a}
+    return address.lower() not in own and not local.startswith(NO_REPLY_LOCAL_PARTS)
+
+
+def compose_reply(
+    kind: ReplyKind,
+    outcome: RequestOutcome,
+    *,
+    sender: str,
+    to: str,
+    subject: str | None,
+    in_reply_to: str | None,
+) -> EmailMessage:
+    """The reply of `kind` about `outcome`, threaded under the customer's message."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = _reply_subject(subject)
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    if in_reply_to:
+        message["In-Reply-To"] = in_reply_to
+        message["References"] = in_reply_to
+    # RFC 3834: an automatic reply says so, and asks other robots not to answer it.
+    message["Auto-Submitted"] = "auto-replied"
+    message["X-Auto-Response-Suppress"] = "All"
+    message.set_content(BODIES[kind](outcome))
+    return message
+
+
+def _reply_subject(subject: str | None) -> str:
+    subject = (subject or "HotSpot Integration – SpotID Configuration Request").strip()
+    return subject if subject.lower().startswith("re:") else f"Re: {subject}"
+
+
+def _spot_lines(outcome: RequestOutcome, *, with_reasons: bool = False) -> str:
+    lines = []
+    for spot in outcome.spots:
+        reason = f" — {spot.reason}" if with_reasons and spot.reason else ""
+        lines.append(f"  - {spot.location}: SpotID {spot.spot_id}{reason}")
+    return "\n".join(lines)
+
+
+def _acknowledgement(outcome: RequestOutcome) -> str:
+    return (
+        "Hello,\n\n"
+        "Thank you: we received your HotSpot SpotID request and understood it as:\n\n"
+        f"{_spot_lines(outcome)}\n\n"
+        "We are now testing each SpotID with HotSpot (a test permit for plate TEST123) and "
+        "will write again when the integration is live. If anything above is wrong, reply to "
+        "this message with the correction.\n\n"
+        "— Offstreet integrations\n"
+    )
+
+
+def _refusal(outcome: RequestOutcome) -> str:
+    refused = [s for s in outcome.spots if s.status == "rejected"]
+    return (
+        "Hello,\n\n"
+        "We could not set up your HotSpot SpotIDs as sent; nothing has been changed yet. "
+        "The problems:\n\n"
+        f"{_spot_lines(outcome.model_copy(update={'spots': refused}), with_reasons=True)}\n\n"
+        "Please reply with the corrected SpotIDs (one per location, as shown in HotSpot) and "
+        "we will go ahead.\n\n"
+        "— Offstreet integrations\n"
+    )
+
+
+def _live(outcome: RequestOutcome) -> str:
+    return (
+        "Hello,\n\n"
+        "Your HotSpot integration is live. Offstreet permits at these locations now show in "
+        "HotSpot's enforcement lookup:\n\n"
+        f"{_spot_lines(outcome)}\n\n"
+        "— Offstreet integrations\n"
+    )
+
+
+BODIES = {
+    ReplyKind.acknowledgement: _acknowledgement,
+    ReplyKind.refusal: _refusal,
+    ReplyKind.live: _live,
+}
