@@ -18,6 +18,7 @@ demo: install  ## onboard the template email end to end against the sandbox
 	$(BIN)/hotspot-onboard demo
 
 test: install  ## every test, with the servers they need
+	bash tests/servers/install_dovecot.sh
 	$(BIN)/pytest
 
 lint: install

@@ -14,6 +14,9 @@ from store import crud
 from store.db import migrate, session_scope
 from store.schemas import SeedFile
 
+# The real IMAP (Dovecot) and SMTP servers, for every test that asks for them.
+pytest_plugins = ["tests.servers.fixtures"]
+
 
 @pytest.fixture(scope="session", autouse=True)
 def prefect_server() -> Iterator[None]:
