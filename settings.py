@@ -142,6 +142,14 @@ class Settings(BaseSettings):
         description="Longest wait between reconnect attempts (backoff from 1 s).",
     )
 
+    onboarding_deployment: str = Field(
+        default="",
+        validation_alias="ONBOARDING_DEPLOYMENT",
+        description="`flow/deployment` that runs onboardings on workers (e.g. "
+        "onboard-request/onboard-request); empty runs them in the process that took the "
+        "request in.",
+    )
+
     smtp_host: str = Field(
         default="",
         validation_alias="SMTP_HOST",

@@ -12,7 +12,7 @@ import ssl
 
 from prefect import flow, get_run_logger
 
-from flows.onboard_request import onboard_request
+from flows.launch import start_onboarding
 from inbox.imap import CONNECTION_ERRORS, Inbox
 from inbox.replies import ReplyKind
 from settings import settings
@@ -65,8 +65,9 @@ async def take_in(
     if intake.disposition == Disposition.onboarding:
         await reply_to_requester(intake.request_id, ReplyKind.acknowledgement)
     if intake.start_onboarding:
-        onboarding = asyncio.create_task(onboard_request(intake.request_id))
-        onboardings.add(onboarding)
-        onboarding.add_done_callback(onboardings.discard)
+        onboarding = await start_onboarding(intake.request_id)
+        if onboarding is not None:
+            onboardings.add(onboarding)
+            onboarding.add_done_callback(onboardings.discard)
     await file_email(inbox, uid, intake)
     return 1
