@@ -195,6 +195,25 @@ async def test_unknown_sender_is_held_for_review(mailbox, smtp_capture, hotspot)
     assert smtp_capture.messages == []
 
 
+async def test_failed_dmarc_is_held_even_from_a_contact(mailbox, smtp_capture, hotspot) -> None:
+    forged = request_email(
+        {"Stall 9": STALLS["Stall 9"]},
+        headers={
+            "Authentication-Results": "mx.offstreet.example; spf=fail smtp.mailfrom=bench.example;"
+            " dmarc=fail header.from=bench.example"
+        },
+    )
+    mailbox.append(forged)
+
+    assert await watch_inbox(once=True) == 1
+
+    assert requests_by_state() == {"held": 1}
+    with session_scope() as session:
+        [held] = crud.list_requests(session)
+    assert "dmarc=fail" in (held.reason or "")
+    assert hotspot.state()["permits"] == [] and smtp_capture.messages == []
+
+
 async def test_refusal_reply_lists_the_problem(mailbox, smtp_capture) -> None:
     mailbox.append(request_email({"Stall 7": "99999"}))
 

@@ -1,0 +1,42 @@
+"""The mailbox connection: verified TLS, MOVE after login, raw bytes by UID."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import SecretStr
+
+from inbox.imap import Inbox, MailboxConfigError
+from settings import Settings
+from tests.servers.dovecot import DovecotServer
+
+RAW = b"From: jane@acme.example\r\nSubject: Lot A\r\nMessage-ID: <1@acme>\r\n\r\nLot A: 14283\r\n"
+
+
+def mailbox_settings(dovecot: DovecotServer, **changes: object) -> Settings:
+    base = {
+        "IMAP_HOST": dovecot.host,
+        "IMAP_PORT": dovecot.port,
+        "IMAP_USER": dovecot.user,
+        "IMAP_PASSWORD": dovecot.password,
+    }
+    return Settings(**base).model_copy(update=changes)  # type: ignore[arg-type]
+
+
+def test_move_is_used_and_nothing_is_deleted(dovecot: DovecotServer, monkeypatch) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(dovecot.ca_file))
+    uid = dovecot.append(RAW)
+    with Inbox(mailbox_settings(dovecot)) as inbox:
+        assert "MOVE" in inbox.mailbox.client.capabilities  # refreshed after login
+        assert inbox.uids() == [uid]
+        assert inbox.fetch(uid) == RAW  # the exact bytes, not a re-serialisation
+        inbox.move(uid, "Processed")
+        assert inbox.uids() == []
+    assert dovecot.messages("Processed") == [RAW]
+
+
+def test_wrong_password_is_a_clear_configuration_error(dovecot: DovecotServer, monkeypatch) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(dovecot.ca_file))
+    wrong = mailbox_settings(dovecot, imap_password=SecretStr("wrong"))
+    with pytest.raises(MailboxConfigError, match="refused the login"):
+        with Inbox(wrong):
+            pass
