@@ -24,6 +24,7 @@ from tasks.mappings import create_mappings
 from tasks.outcome import note_flow_run, record_outcome
 from tasks.permits import issue_test_permits
 from tasks.replies import reply_to_requester
+from tasks.reports import publish_spot_table, publish_summary
 from tasks.validate import validate_spot_ids
 from tasks.verify import verify_test_permits
 
@@ -90,6 +91,7 @@ async def onboard_request(
 
     # 1. Validate the SpotIDs: format, duplicates, the company's locations, HotSpot, owner.
     validation = await validate_spot_ids(request_id)
+    await publish_spot_table(request_id)
     if validation.problems:
         return await conclude(request_id)
 
@@ -98,9 +100,11 @@ async def onboard_request(
 
     # 3. Map each new SpotID to its location, in one transaction.
     await create_mappings(request_id)
+    await publish_spot_table(request_id)
 
     # 4. Issue a TEST123 permit at each SpotID not yet verified.
     await issue_test_permits(request_id)
+    await publish_spot_table(request_id)
 
     # 5. Poll HotSpot's enforcement lookup until each permit shows, or time runs out.
     await verify_test_permits(request_id, verify_timeout)
@@ -115,6 +119,8 @@ async def conclude(request_id: int) -> State[RequestOutcome]:
     """Settle the request's state, tell the customer if it is final, end the run on it."""
     outcome = await record_outcome(request_id)
     get_run_logger().info(outcome.headline)
+    await publish_spot_table(request_id)
+    await publish_summary(outcome)
     if outcome.state in REPLY_BY_STATE:
         await reply_to_requester(request_id, REPLY_BY_STATE[RequestState(outcome.state)])
     return final_state(outcome)

@@ -15,6 +15,7 @@ from store import crud
 from store.db import session_scope
 from store.models import MappingState, PermitState, RequestState, TestPermit, utcnow
 from tasks.policy import HOTSPOT_TASK_RETRIES, gather_all, hotspot_client
+from tasks.reports import PollProgress
 
 
 class VerificationReport(BaseModel):
@@ -55,6 +56,7 @@ async def verify_test_permits(request_id: int, timeout: float | None = None) -> 
         }
     total, started = len(waiting), time.monotonic()
     visible: list[str] = []
+    progress = PollProgress(request_id, total)
     async with hotspot_client() as hotspot:
         for delay in poll_delays(timeout=timeout) if waiting else ():
             await asyncio.sleep(delay)
@@ -68,6 +70,7 @@ async def verify_test_permits(request_id: int, timeout: float | None = None) -> 
                 total,
                 time.monotonic() - started,
             )
+            await progress.update(total - len(waiting), time.monotonic() - started)
             if not waiting:
                 break
     _record_missing(list(waiting.values()), timeout=timeout)

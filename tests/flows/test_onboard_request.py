@@ -6,6 +6,8 @@ import json
 from collections import Counter
 
 import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from flows.onboard_request import onboard_request
 from parsers import parse_any
@@ -201,3 +203,25 @@ async def test_hotspot_outage_fails_the_run_with_the_way_out(store, hotspot, mon
 
     hotspot.configure(error_rate=0)
     assert (await onboard(request_id)).state == "live"
+
+
+async def test_run_publishes_its_table_progress_and_summary(store, hotspot) -> None:
+    request_id = submit(form({"Lot A": "14283", "Lot Z": "16001"}))
+    assert (await onboard(request_id)).state == "rejected"
+    request_id = submit(form({"Lot A": "14283"}))
+    assert (await onboard(request_id)).state == "live"
+
+    async with get_client() as client:
+        artifacts = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(like_=f"request-{request_id}-"))
+        )
+    by_key: dict[str, list] = {}
+    for artifact in artifacts:
+        by_key.setdefault(artifact.key, []).append(artifact)
+    tables = by_key[f"request-{request_id}-spotids"]
+    assert len(tables) >= 4  # a new version after each step
+    latest = max(tables, key=lambda a: a.created)
+    assert "live" in str(latest.data) and "14283" in str(latest.data)
+    assert by_key[f"request-{request_id}-polling"][0].type == "progress"
+    summary = by_key[f"request-{request_id}-summary"][0]
+    assert "## Live" in summary.data and "Lot A: SpotID 14283" in summary.data
