@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install demo test lint format lock clean
+.PHONY: install demo up test lint format lock clean bench
 
 $(INSTALLED): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,9 @@ install: $(INSTALLED)
 
 demo: install  ## onboard the template email end to end against the sandbox
 	$(BIN)/hotspot-onboard demo
+
+up: install  ## Prefect server + UI, a worker, the sandbox (and the watcher if configured)
+	$(BIN)/hotspot-onboard up
 
 test: install  ## every test, with the servers they need
 	bash tests/servers/install_dovecot.sh

@@ -226,8 +226,50 @@ def watch(
 
 
 @app.command()
+def up(
+    port: Annotated[int, typer.Option(help="Port of the Prefect server and its UI.")] = 4200,
+    workers: Annotated[int, typer.Option(help="Process workers to start.")] = 1,
+) -> None:
+    """The whole stack on this machine: Prefect server and UI, worker, sandbox, watcher."""
+    from cli.up import run_stack
+
+    migrate()
+    run_stack(out, port=port, workers=workers)
+
+
+@app.command()
 def demo() -> None:
     """Onboard the template email end to end against a local sandbox, on a fresh store."""
     from cli.demo import run_demo
 
     raise typer.Exit(run_demo(out))
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (WEB_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (WEB_PORT).")] = None,
+) -> None:
+    """Run the customers' request form and the staff JSON API (FastAPI, uvicorn)."""
+    from web.commands import serve as run_server
+
+    run_server(host=host or settings.web_host, port=port or settings.web_port)
+
+
+@app.command("form-link")
+def form_link(
+    company: str,
+    days: Annotated[
+        float | None, typer.Option(help="Days the link is valid (default: FORM_LINK_DAYS).")
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="Where the form is served (default: WEB_BASE_URL).")
+    ] = None,
+) -> None:
+    """Print a signed, expiring link to COMPANY's request form, to send to its contact."""
+    from web.commands import form_link as make_link
+
+    link = make_link(company, days=days, base_url=base_url)
+    if link is None:
+        raise fail(f"no company named {company!r}; seed it first", EXIT_REFUSED)
+    typer.echo(link)

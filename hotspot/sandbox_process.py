@@ -47,10 +47,11 @@ class SandboxProcess:
         *,
         partner_key: str = SANDBOX_PARTNER_KEY,
         catalogue: Path | None = None,
+        port: int | None = None,
         startup_timeout: float = 30.0,
     ) -> None:
         self.partner_key = partner_key
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._catalogue = catalogue
         self._startup_timeout = startup_timeout
