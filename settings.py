@@ -167,6 +167,33 @@ class Settings(BaseSettings):
         description="The From address of replies; mail from it is never answered.",
     )
 
+    web_host: str = Field(default="127.0.0.1", validation_alias="WEB_HOST")
+    web_port: int = Field(default=8000, validation_alias="WEB_PORT")
+    web_base_url: str = Field(
+        default="",
+        validation_alias="WEB_BASE_URL",
+        description="Where customers reach the request form (https://onboard.offstreet.example); "
+        "empty means http://WEB_HOST:WEB_PORT.",
+    )
+    form_link_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias="FORM_LINK_SECRET",
+        description="Key that signs customers' form links (HMAC-SHA256); empty means a key "
+        "generated once into form-link.key in the data dir. Changing it voids every link.",
+    )
+    form_link_days: float = Field(
+        default=7,
+        gt=0,
+        validation_alias="FORM_LINK_DAYS",
+        description="How long a signed form link stays valid.",
+    )
+    staff_api_keys: SecretStr | None = Field(
+        default=None,
+        validation_alias="OFFSTREET_API_KEYS",
+        description="Comma-separated keys Offstreet's own tools send as `X-API-Key` to the "
+        "JSON API; empty means the API refuses every call.",
+    )
+
     sandbox_host: str = Field(default="127.0.0.1", validation_alias="SANDBOX_HOST")
     sandbox_port: int = Field(default=8765, validation_alias="SANDBOX_PORT")
     sandbox_catalogue: Path = Field(
@@ -185,6 +212,28 @@ class Settings(BaseSettings):
                 "set HOTSPOT_PARTNER_KEY to Offstreet's partner key for that API."
             )
         return self
+
+    @model_validator(mode="after")
+    def _refuse_guessable_api_keys(self) -> Settings:
+        if any(len(key) < 16 for key in self.staff_keys):
+            raise ValueError(
+                "every key in OFFSTREET_API_KEYS must be at least 16 characters; make one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+        return self
+
+    @property
+    def staff_keys(self) -> list[str]:
+        """The staff API keys in clear, for the web app's constant-time check only."""
+        if self.staff_api_keys is None:
+            return []
+        keys = self.staff_api_keys.get_secret_value().split(",")
+        return [key.strip() for key in keys if key.strip()]
+
+    @property
+    def form_base_url(self) -> str:
+        """The address customers' form links start with."""
+        return (self.web_base_url or f"http://{self.web_host}:{self.web_port}").rstrip("/")
 
     @property
     def resolved_database_url(self) -> str:

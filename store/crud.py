@@ -470,3 +470,37 @@ def status_report(session: Session) -> StatusReport:
         request_outcome(session, request_id=request.id or 0) for request in list_requests(session)
     ]
     return StatusReport(integrations=integrations, requests=requests)
+
+
+# --- the request form --------------------------------------------------------------------
+
+
+def find_company(session: Session, *, company_id: int) -> Company | None:
+    """The company a signed form link names, or None if it is gone since."""
+    return session.get(Company, company_id)
+
+
+def company_request(
+    session: Session, *, request_id: int, company: Company
+) -> OnboardingRequest | None:
+    """The request if it is the company's own, else None: a form link sees no other's.
+
+    A form request belongs to the company its form names (a held one has no company yet);
+    an email request to the company intake found for it.
+    """
+    request = session.exec(
+        select(OnboardingRequest).where(
+            OnboardingRequest.id == request_id,
+            sa.or_(
+                OnboardingRequest.company_id == company.id,
+                sa.and_(
+                    col(OnboardingRequest.company_id).is_(None),
+                    OnboardingRequest.source == RequestSource.form,
+                ),
+            ),
+        )
+    ).first()
+    if request is None or request.source != RequestSource.form:
+        return request
+    named = (request.parsed or {}).get("company") or ""
+    return request if normalise_location(named) == normalise_location(company.name) else None
