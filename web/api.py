@@ -24,15 +24,17 @@ router = APIRouter(prefix="/api", tags=["requests"], dependencies=[StaffOnly])
 
 UNAUTHORIZED = {401: {"description": "No valid staff key in the X-API-Key header."}}
 NOT_FOUND = {404: {"description": "No request with that id."}}
+NOT_JSON = {400: {"description": "The body could not be read as JSON."}}
 
 
 class SpotIn(BaseModel):
     """One location of the company and the HotSpot SpotID for it."""
 
     location: str = Field(min_length=1, max_length=200, examples=["Lot A"])
+    # A string is kept as written; an integer must be one (strict: "007" never becomes 7).
     spot_id: (
         Annotated[str, Field(min_length=1, max_length=32)]
-        | Annotated[int, Field(ge=0, le=99_999_999)]
+        | Annotated[int, Field(strict=True, ge=0, le=99_999_999)]
     ) = Field(examples=["14283"])
 
 
@@ -54,7 +56,9 @@ def _invalid(loc: tuple[str, ...], message: str, value: object) -> RequestValida
 @router.post(
     "/requests",
     status_code=status.HTTP_201_CREATED,
-    responses={200: {"model": RequestOutcome, "description": "Already received"}} | UNAUTHORIZED,
+    responses={200: {"model": RequestOutcome, "description": "Already received"}}
+    | UNAUTHORIZED
+    | NOT_JSON,
 )
 async def create_request(body: FormRequest, request: Request, response: Response) -> RequestOutcome:
     """Store the request and start its onboarding (201); the same body again answers 200."""

@@ -34,7 +34,8 @@ class Onboardings:
 
     def __init__(self, launch: Launch = start_onboarding) -> None:
         self._launch = launch
-        self.running: set[asyncio.Task[object]] = set()
+        # Running onboardings and the request each is for.
+        self.running: dict[asyncio.Task[object], int] = {}
 
     async def start(self, request_id: int) -> None:
         """Start the request's onboarding; if it cannot even start, mark the request failed."""
@@ -53,13 +54,17 @@ class Onboardings:
                 )
             return
         if task is not None:
-            self.running.add(task)
+            self.running[task] = request_id
             task.add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Task[object]) -> None:
-        self.running.discard(task)
+        request_id = self.running.pop(task, None)
         if not task.cancelled() and task.exception() is not None:
-            logger.error("An onboarding ended with an error", exc_info=task.exception())
+            logger.error(
+                "The onboarding of request %s ended with an error; see its status",
+                request_id,
+                exc_info=task.exception(),
+            )
 
     async def wait(self, timeout: float) -> None:
         """Let running onboardings finish for up to `timeout` s, then cancel the rest.

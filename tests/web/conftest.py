@@ -60,7 +60,8 @@ class Web:
     async def onboardings_done(self, timeout: float = 60) -> None:
         running = set(self.app.state.onboardings.running)
         if running:
-            await asyncio.wait_for(asyncio.gather(*running), timeout)
+            _, pending = await asyncio.wait(running, timeout=timeout)
+            assert not pending, "an onboarding did not finish in time"
 
 
 @pytest.fixture
