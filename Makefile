@@ -22,6 +22,7 @@ up: install  ## Prefect server + UI, a worker, the sandbox (and the watcher if c
 
 test: install  ## every test, with the servers they need
 	bash tests/servers/install_dovecot.sh
+	bash tests/web/install_chromium.sh
 	$(BIN)/pytest
 
 lint: install
