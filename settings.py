@@ -83,12 +83,30 @@ class Settings(BaseSettings):
         description="How long to wait for TEST123 to show in the enforcement lookup.",
     )
     verify_first_poll_seconds: float = Field(
-        default=1.0, ge=0, validation_alias="VERIFY_FIRST_POLL_SECONDS"
+        default=1.0,
+        ge=0,
+        validation_alias="VERIFY_FIRST_POLL_SECONDS",
+        description="The first enforcement lookup, this long after polling starts; also the "
+        "first wait between lookups once HotSpot says a permit is active.",
     )
-    verify_poll_factor: float = Field(default=1.5, ge=1, validation_alias="VERIFY_POLL_FACTOR")
+    verify_poll_factor: float = Field(
+        default=1.5,
+        ge=1,
+        validation_alias="VERIFY_POLL_FACTOR",
+        description="Growth of the wait between lookups of a permit HotSpot says is active "
+        "but enforcement does not show.",
+    )
     verify_max_poll_interval_seconds: float = Field(
         default=10.0, gt=0, validation_alias="VERIFY_MAX_POLL_INTERVAL_SECONDS"
     )
+    verify_lag_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        validation_alias="VERIFY_LAG_SECONDS",
+        description="While HotSpot says a permit has not propagated, its status is polled every "
+        "VERIFY_LAG_SECONDS + VERIFY_LAG_FRACTION × the time waited so far.",
+    )
+    verify_lag_fraction: float = Field(default=0.1, ge=0, validation_alias="VERIFY_LAG_FRACTION")
 
     test_plate: str = Field(default="TEST123", validation_alias="TEST_PERMIT_PLATE")
     test_permit_province: str = Field(default="ON", validation_alias="TEST_PERMIT_PROVINCE")
@@ -148,6 +166,14 @@ class Settings(BaseSettings):
         description="`flow/deployment` that runs onboardings on workers (e.g. "
         "onboard-request/onboard-request); empty runs them in the process that took the "
         "request in.",
+    )
+
+    ops_answer_timeout_seconds: int = Field(
+        default=7 * 24 * 3600,
+        gt=0,
+        validation_alias="OPS_ANSWER_TIMEOUT_SECONDS",
+        description="How long a run suspended on a question to ops (a token, an approval, a "
+        "location) waits for the answer before it fails.",
     )
 
     smtp_host: str = Field(

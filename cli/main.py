@@ -173,12 +173,7 @@ def reject(
     migrate()
     with session_scope() as session:
         request = held_request(session, request_id)
-        crud.set_request_state(
-            session,
-            request=request,
-            state=RequestState.rejected,
-            reason=f"rejected by ops: {reason}",
-        )
+        crud.reject_by_ops(session, request=request, why=reason)
     out.print(f"Request {request_id} rejected.")
 
 

@@ -13,6 +13,7 @@ from prefect.client.schemas.objects import FlowRun
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 
+from flows.questions import answer_from_ops
 from inbox.replies import ReplyKind
 from store import crud
 from store.db import session_scope
@@ -88,12 +89,23 @@ async def onboard_request(
 ) -> State[RequestOutcome]:
     """Take one SpotID request to a live HotSpot integration, or say why not."""
     await note_flow_run(request_id)
+    # A deployed run asks ops in the UI when a person must decide (a token, an approval,
+    # a location) and runs the steps again with the answer; in-process runs end waiting.
+    while await onboard_once(request_id, verify_timeout) and await answer_from_ops(request_id):
+        pass
+    return await conclude(request_id)
+
+
+async def onboard_once(request_id: int, verify_timeout: float | None) -> bool:
+    """The guide's six steps; True when the request then waits on a person."""
+    if await answer_from_ops(request_id):  # a resumed run: ops answered while it was suspended
+        await publish_spot_table(request_id)
 
     # 1. Validate the SpotIDs: format, duplicates, the company's locations, HotSpot, owner.
     validation = await validate_spot_ids(request_id)
     await publish_spot_table(request_id)
     if validation.problems:
-        return await conclude(request_id)
+        return (await record_outcome(request_id)).waits_on_a_person
 
     # 2. Check for an existing integration: set up once; later requests add locations.
     await check_existing_integration(request_id)
@@ -111,13 +123,13 @@ async def onboard_request(
 
     # 6. Mark verified SpotIDs live and revoke their test permits.
     await mark_live(request_id)
-
-    return await conclude(request_id)
+    return (await record_outcome(request_id)).waits_on_a_person
 
 
 async def conclude(request_id: int) -> State[RequestOutcome]:
     """Settle the request's state, tell the customer if it is final, end the run on it."""
-    outcome = await record_outcome(request_id)
+    with session_scope() as session:
+        outcome = crud.request_outcome(session, request_id=request_id)
     get_run_logger().info(outcome.headline)
     await publish_spot_table(request_id)
     await publish_summary(outcome)

@@ -86,6 +86,10 @@ def get_company(session: Session, *, company_id: int) -> Company:
     return company
 
 
+def list_companies(session: Session) -> Sequence[Company]:
+    return session.exec(select(Company).order_by(Company.name)).all()
+
+
 def find_company_for_sender(session: Session, *, address: str) -> Company | None:
     """The company whose registered contact, or else whose domain, the address is."""
     address = address.strip().lower()
@@ -187,6 +191,30 @@ def approve_request(session: Session, *, request: OnboardingRequest, company: Co
     """Ops let a held request run for the company they name."""
     request.company_id = company.id
     set_request_state(session, request=request, state=RequestState.received, reason=None)
+
+
+REJECTED_BY_OPS = "rejected by ops"
+
+
+def reject_by_ops(session: Session, *, request: OnboardingRequest, why: str) -> None:
+    """Refuse the request for good: it is never validated or run again."""
+    set_request_state(
+        session, request=request, state=RequestState.rejected, reason=f"{REJECTED_BY_OPS}: {why}"
+    )
+
+
+def is_rejected_by_ops(request: OnboardingRequest) -> bool:
+    return request.state == RequestState.rejected and (request.reason or "").startswith(
+        REJECTED_BY_OPS
+    )
+
+
+def set_line_location(session: Session, *, line: RequestSpot, location: str) -> None:
+    """Ops said which of the company's locations a request line means."""
+    line.location = location
+    line.verdict = SpotVerdict.pending
+    line.reason = None
+    session.add(line)
 
 
 def set_flow_run(session: Session, *, request: OnboardingRequest, flow_run_id: str) -> None:

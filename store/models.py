@@ -81,6 +81,8 @@ class SpotVerdict(StrEnum):
     accepted = "accepted"
     already_live = "already_live"
     rejected = "rejected"
+    # Refused only because the company has no location of that name: ops may pick one.
+    unknown_location = "unknown_location"
 
 
 class MappingState(StrEnum):
@@ -161,6 +163,8 @@ class OnboardingRequest(SQLModel, table=True):
     reason: str | None = None
     # The onboarding flow run started for it, so no second one is ever started.
     flow_run_id: str | None = None
+    # Questions ops answered for it in the UI; each new question gets a new key.
+    questions_answered: int = 0
     created_at: datetime = created_now()
     updated_at: datetime = created_now()
 

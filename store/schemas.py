@@ -38,6 +38,18 @@ class RequestOutcome(BaseModel):
     spots: list[SpotStatus]
 
     @property
+    def waits_on_a_person(self) -> bool:
+        """Ops must answer something (held, unsure, a token, a location) before it goes on."""
+        if self.state in ("held", "needs_review", "waiting_on_ops"):
+            return True
+        refused_by_ops = (self.reason or "").startswith("rejected by ops")
+        return (
+            self.state == "rejected"
+            and not refused_by_ops
+            and any(spot.status == "unknown_location" for spot in self.spots)
+        )
+
+    @property
     def headline(self) -> str:
         counts: dict[str, int] = {}
         for spot in self.spots:

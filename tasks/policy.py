@@ -15,14 +15,12 @@ from settings import settings
 
 
 def is_transient(task: Task[Any, Any], task_run: TaskRun, state: State[Any]) -> bool:
-    """Retry a task only for HotSpot faults that outlived the client's own retries."""
-    try:
-        state.result()
-    except HotSpotUnavailable:
-        return True
-    except Exception:
-        return False
-    return False
+    """Retry a task only for HotSpot faults that outlived the client's own retries.
+
+    The failed state holds the exception itself (`state.result()` would be a coroutine in
+    an async task run, and never raise).
+    """
+    return isinstance(state.data, HotSpotUnavailable)
 
 
 # The client already retries each call with backoff; these task retries are the second,

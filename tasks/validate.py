@@ -18,6 +18,7 @@ from tasks.policy import HOTSPOT_TASK_RETRIES, hotspot_client
 
 SPOT_ID_FORMAT = re.compile(r"\d{3,8}")
 WAITING_FOR_A_PERSON = (RequestState.held, RequestState.needs_review)
+NO_SUCH_LOCATION = "the company has no location named"
 
 
 class ValidationReport(BaseModel):
@@ -33,7 +34,11 @@ async def validate_spot_ids(request_id: int) -> ValidationReport:
     logger = get_run_logger()
     with session_scope() as session:
         request = crud.get_request(session, request_id=request_id)
-        if request.state in WAITING_FOR_A_PERSON or request.company_id is None:
+        if (
+            request.state in WAITING_FOR_A_PERSON
+            or request.company_id is None
+            or crud.is_rejected_by_ops(request)
+        ):
             # Held or unsure requests run only once a person has decided: never a guess.
             return ValidationReport(company=None, problems=[request.reason or "not approved"])
         company = crud.get_company(session, company_id=request.company_id)
@@ -59,7 +64,10 @@ async def validate_spot_ids(request_id: int) -> ValidationReport:
         lines = crud.request_spots(session, request_id=request_id)
         for line in lines:
             reason = problems.get(line.position) or problems_in_hotspot.get(line.spot_id)
-            verdict = SpotVerdict.rejected if reason else SpotVerdict.accepted
+            verdict = SpotVerdict.accepted
+            if reason:
+                unknown = reason.startswith(NO_SUCH_LOCATION)
+                verdict = SpotVerdict.unknown_location if unknown else SpotVerdict.rejected
             crud.set_verdict(session, line=line, verdict=verdict, reason=reason)
             if reason:
                 refused.append(f"SpotID {line.spot_id} ({line.location}): {reason}")
@@ -103,7 +111,7 @@ def _problems_in_store(
         elif location is None:
             known = ", ".join(sorted(loc.name for loc in locations.values())) or "none"
             why = (
-                f"the company has no location named '{line.location}' (it has: {known}); "
+                f"{NO_SUCH_LOCATION} '{line.location}' (it has: {known}); "
                 "correct the request or add the location"
             )
         elif mapping is not None and mapping.company_id != company_id:

@@ -13,6 +13,13 @@ from settings import PROJECT_DIR, settings
 from store import crud
 from store.db import migrate, session_scope
 from store.schemas import SeedFile
+from tasks.golive import mark_live
+from tasks.permits import issue_test_permits
+from tasks.validate import validate_spot_ids
+from tasks.verify import verify_test_permits
+
+# The tasks that call HotSpot: tests keep their retry policy but not its minutes of waiting.
+HOTSPOT_TASKS = (validate_spot_ids, issue_test_permits, verify_test_permits, mark_live)
 
 # The real IMAP (Dovecot) and SMTP servers, for every test that asks for them.
 pytest_plugins = ["tests.servers.fixtures"]
@@ -68,6 +75,8 @@ def hotspot(sandbox, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untype
     monkeypatch.setattr(settings, "hotspot_max_attempts", 8)
     monkeypatch.setattr(settings, "verify_first_poll_seconds", 0.2)
     monkeypatch.setattr(settings, "verify_max_poll_interval_seconds", 0.5)
+    for hotspot_task in HOTSPOT_TASKS:
+        monkeypatch.setattr(hotspot_task, "retry_delay_seconds", [0.1, 0.2, 0.4])
     return sandbox
 
 

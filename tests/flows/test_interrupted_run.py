@@ -24,7 +24,9 @@ STALLS = {f"Stall {n}": str(300000 + n) for n in range(1, 21)}
 CLI = Path(sys.executable).with_name("hotspot-onboard")
 
 
-def start_onboarding(request_file: Path, store_url: str, hotspot_url: str) -> subprocess.Popen:
+def start_onboarding(
+    request_file: Path, store_url: str, hotspot_url: str, log: Path
+) -> subprocess.Popen:
     env = {
         **os.environ,
         "OFFSTREET_DATABASE_URL": store_url,
@@ -38,8 +40,8 @@ def start_onboarding(request_file: Path, store_url: str, hotspot_url: str) -> su
     return subprocess.Popen(
         [CLI, "onboard", str(request_file)],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
     )
 
 
@@ -65,14 +67,15 @@ async def test_killed_run_continues_to_live_without_duplicates(store, hotspot, t
     )
     # Slow answers and lost responses, so the kill also lands between pushes and records.
     hotspot.configure(latency=0.2, lost_response_rate=0.3, delay=1)
-    run = start_onboarding(request_file, store, hotspot.url)
-    deadline = time.monotonic() + 60
+    log = tmp_path / "onboard.log"
+    run = start_onboarding(request_file, store, hotspot.url, log)
+    deadline = time.monotonic() + 120
     while len(hotspot.state()["permits"]) < 3 and time.monotonic() < deadline:
         time.sleep(0.05)
     run.send_signal(signal.SIGKILL)
     run.wait()
     pushed_before_kill = len(hotspot.state()["permits"])
-    assert 0 < pushed_before_kill < len(STALLS), "the kill should land mid-way"
+    assert 0 < pushed_before_kill < len(STALLS), f"the kill missed:\n{log.read_text()[-3000:]}"
 
     hotspot.configure(latency=0, lost_response_rate=0)
     with session_scope() as session:

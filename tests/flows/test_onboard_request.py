@@ -17,7 +17,6 @@ from store.db import session_scope
 from store.models import MappingState, PermitState
 from store.schemas import RequestOutcome
 from tasks.intake import record_request
-from tasks.validate import validate_spot_ids
 
 ACME_TOKEN = (PROJECT_DIR / "demo/acme-hotspot-token.txt").read_text().strip()
 
@@ -190,8 +189,7 @@ async def test_wrong_token_asks_ops_again(store, hotspot, give_token) -> None:
         assert mapping.state == MappingState.waiting_on_ops
 
 
-async def test_hotspot_outage_fails_the_run_with_the_way_out(store, hotspot, monkeypatch) -> None:
-    monkeypatch.setattr(validate_spot_ids, "retries", 0)
+async def test_hotspot_outage_fails_the_run_with_the_way_out(store, hotspot) -> None:
     hotspot.configure(error_rate=1.0)
     request_id = submit(form({"Lot A": "14283"}))
 
@@ -199,6 +197,8 @@ async def test_hotspot_outage_fails_the_run_with_the_way_out(store, hotspot, mon
 
     assert failed.state == "failed"
     assert "HotSpotUnavailable: GET /v1/spots/14283" in (failed.reason or "")
+    calls = hotspot.state()["requests"]["GET /v1/spots/{spot_id}"]
+    assert sum(calls.values()) == 8 * 4  # the client's 8 attempts, in each of 4 task tries
     assert f"hotspot-onboard retry {request_id}" in (failed.reason or "")
 
     hotspot.configure(error_rate=0)
