@@ -23,6 +23,7 @@ from tasks.validate import SPOT_ID_FORMAT
 logger = logging.getLogger(__name__)
 
 CACHE_SECONDS = 60.0
+CACHE_SIZE = 10_000
 
 
 @dataclass
@@ -99,9 +100,11 @@ class SpotChecker:
         if missing:
             async with self._client() as hotspot:
                 answers = await asyncio.gather(*(self._ask(hotspot, s) for s in missing))
+            if len(self._cache) > CACHE_SIZE:  # forget what expired, so it never grows unbounded
+                self._cache = {s: entry for s, entry in self._cache.items() if entry[0] > now}
             for spot_id, verdict in zip(missing, answers, strict=True):
                 found[spot_id] = verdict
-                if not verdict.unreachable:
+                if not verdict.unreachable and len(self._cache) < CACHE_SIZE:
                     self._cache[spot_id] = (now + self._ttl, verdict)
         return found
 

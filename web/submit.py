@@ -28,7 +28,7 @@ Launch = Callable[[int], Awaitable["asyncio.Task[object] | None"]]
 class Onboardings:
     """Starts onboardings and holds on to the in-process ones until they end.
 
-    The event loop keeps only weak references to tasks: without this set a running
+    The event loop keeps only weak references to tasks: without `running` holding them, an
     onboarding could be garbage-collected mid-way. Failures are logged, never lost.
     """
 

@@ -109,12 +109,14 @@ async def test_a_customer_sends_spot_ids_and_watches_them_go_live(
     assert page.url == url
 
     if SCREENSHOTS:  # slow the sandbox down so the steps can be seen on the way
-        hotspot.configure(delay=3)
+        hotspot.configure(delay=5)
     await page.get_by_role("button", name="Send SpotIDs").click()
     await expect(page).to_have_url(re.compile(r"/requests/\d+\?sent=1$"))
     await expect(page.get_by_role("status")).to_contain_text("Thank you, your request is in.")
     if SCREENSHOTS:
-        await expect(page.locator("#status")).to_have_attribute("data-state", "test_issued")
+        await expect(page.locator("#status")).to_have_attribute(
+            "data-state", "test_issued", timeout=LIVE_TIMEOUT_MS
+        )
         await screenshot(page, "status-in-progress")
 
     status = page.locator("#status")
