@@ -43,7 +43,7 @@ class FormRequest(BaseModel):
 
     company: str = Field(min_length=1, max_length=200, examples=["Acme Parking"])
     contact_email: str = Field(min_length=3, max_length=254, examples=["jane@acme.example"])
-    spots: list[SpotIn] = Field(min_length=1, max_length=200)
+    spots: list[SpotIn] = Field(min_length=1, max_length=400)
 
 
 def _invalid(loc: tuple[str, ...], message: str, value: object) -> RequestValidationError:

@@ -28,7 +28,8 @@ from web.templating import templates
 router = APIRouter(prefix="/f/{token}", include_in_schema=False)
 
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
-MAX_ROWS = 100
+# Rows read from one post; Starlette reads at most 1000 form fields (two per row).
+MAX_ROWS = 400
 RequestId = Annotated[int, Path(ge=1, le=2**53)]
 
 
@@ -172,8 +173,9 @@ def status_page(
     """Where the request stands, per SpotID; refreshes itself until it is final."""
     with session_scope() as session:
         company = crud.find_company(session, company_id=linked.link.company_id)
-        mine = company and crud.company_request(session, request_id=request_id, company=company)
-        if not mine:
+        if company is None or not crud.company_request(
+            session, request_id=request_id, company=company
+        ):
             raise HTTPException(404, "No such request for your company.")
         outcome = crud.request_outcome(session, request_id=request_id)
     context = {

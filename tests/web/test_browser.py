@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Locator, Page, async_playwright, expect
 
 from tests.web.conftest import link
 from tests.web.server import WebServer
@@ -47,7 +47,7 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 @pytest.fixture
-def server(store, hotspot) -> AsyncIterator[WebServer]:  # type: ignore[no-untyped-def]
+def server(store, hotspot) -> Iterator[WebServer]:  # type: ignore[no-untyped-def]
     with WebServer(hotspot_url=hotspot.url) as web_server:
         yield web_server
 
@@ -58,7 +58,7 @@ async def screenshot(page: Page, name: str) -> None:
         await page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=True)
 
 
-async def spot_input(page: Page, location: str):  # type: ignore[no-untyped-def]
+async def spot_input(page: Page, location: str) -> tuple[Locator, Locator]:
     """The SpotID field of the row whose location is selected as given."""
     rows = page.locator("[data-row]")
     for index in range(await rows.count()):
