@@ -76,6 +76,20 @@ class Settings(BaseSettings):
         "limit (429 and Retry-After are honoured either way).",
     )
 
+    hotspot_task_retry_delays: list[float] = Field(
+        default=[5, 15, 45],
+        validation_alias="HOTSPOT_TASK_RETRY_DELAYS",
+        description="Waits before each retry of a step whose HotSpot calls all failed "
+        "(JSON list of seconds, jittered); the client's own retries come first.",
+    )
+    hotspot_global_rate_limit: str = Field(
+        default="",
+        validation_alias="HOTSPOT_GLOBAL_RATE_LIMIT",
+        description="Name of a Prefect global concurrency limit (with slot decay) that paces "
+        "HotSpot calls across all runs and workers at HOTSPOT_RATE_LIMIT per second; empty "
+        "paces each process alone.",
+    )
+
     verify_timeout_seconds: float = Field(
         default=120.0,
         gt=0,

@@ -25,10 +25,12 @@ from settings import PROJECT_DIR, settings
 BIN = Path(sys.executable).parent
 WORK_POOL = "hotspot-onboarding"
 ONBOARDING_DEPLOYMENT = "onboard-request/onboard-request"
+RATE_LIMIT_NAME = "hotspot-api"
 
 
-def stack_environment(*, api_url: str, hotspot_url: str) -> dict[str, str]:
-    """What every process of the stack shares: one Prefect API, one store, one HotSpot."""
+def stack_environment(*, api_url: str, hotspot_url: str, rate: float) -> dict[str, str]:
+    """What every process of the stack shares: one Prefect API, one store, one HotSpot, and
+    one rate limit for HotSpot across all of them."""
     return {
         **os.environ,
         "PREFECT_HOME": os.environ.get("PREFECT_HOME", str(settings.data_dir / "prefect")),
@@ -37,8 +39,47 @@ def stack_environment(*, api_url: str, hotspot_url: str) -> dict[str, str]:
         "OFFSTREET_DATA_DIR": str(settings.data_dir),
         "OFFSTREET_DATABASE_URL": settings.resolved_database_url,
         "HOTSPOT_API_URL": hotspot_url,
+        "HOTSPOT_RATE_LIMIT": str(rate),
+        "HOTSPOT_GLOBAL_RATE_LIMIT": RATE_LIMIT_NAME,
         "ONBOARDING_DEPLOYMENT": ONBOARDING_DEPLOYMENT,
     }
+
+
+def prepare_server(*, env: dict[str, str], rate: float) -> None:
+    """The work pool, the shared HotSpot rate limit and the deployments (all idempotent)."""
+    prefect("work-pool", "create", WORK_POOL, "--type", "process", "--overwrite", env=env)
+    slots = str(max(1, int(rate)))
+    try:
+        prefect(
+            "gcl",
+            "create",
+            RATE_LIMIT_NAME,
+            "--limit",
+            slots,
+            "--slot-decay-per-second",
+            str(rate),
+            env=env,
+        )
+    except subprocess.CalledProcessError:
+        prefect(
+            "gcl",
+            "update",
+            RATE_LIMIT_NAME,
+            "--limit",
+            slots,
+            "--slot-decay-per-second",
+            str(rate),
+            env=env,
+        )
+    prefect("--no-prompt", "deploy", "--all", env=env)
+
+
+def server_command(port: int) -> list[str]:
+    return [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+
+
+def worker_command(name: str) -> list[str]:
+    return [str(BIN / "prefect"), "worker", "start", "--pool", WORK_POOL, "--name", name]
 
 
 @contextmanager

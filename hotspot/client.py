@@ -75,7 +75,11 @@ class HotSpotClient:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings | None = None, *, transport: httpx.AsyncBaseTransport | None = None
+        cls,
+        settings: Settings | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        limiter: Limiter | None = None,
     ) -> HotSpotClient:
         """A client configured from `settings` (the module-level settings by default)."""
         settings = settings or default_settings
@@ -89,6 +93,7 @@ class HotSpotClient:
             backoff_max=settings.hotspot_backoff_max_seconds,
             max_concurrency=settings.hotspot_max_concurrency,
             rate_limit=settings.hotspot_rate_limit,
+            limiter=limiter,
         )
 
     def __repr__(self) -> str:
@@ -174,6 +179,8 @@ class HotSpotClient:
                 self._scrub(exc, company_token)
                 if not isinstance(exc, HotSpotUnavailable) or attempt >= self._max_attempts:
                     raise
+                if exc.retry_after and self._limiter is not None:
+                    await self._limiter.hold(exc.retry_after)
                 delay = self._retry_delay(attempt, exc)
                 logger.warning(
                     "HotSpot %s %s failed (%s), attempt %d of %d; retrying in %.2fs",

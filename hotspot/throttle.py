@@ -25,6 +25,10 @@ class Limiter(Protocol):
         """Return when one request may be sent."""
         ...
 
+    async def hold(self, seconds: float) -> None:
+        """HotSpot said Retry-After: let no request through for `seconds`."""
+        ...
+
 
 class RetryAfterGate:
     """Holds every request for one partner key until HotSpot's last Retry-After has passed."""
@@ -80,6 +84,11 @@ class TokenBucket:
         wait = self._reserve()
         if wait > 0:
             await asyncio.sleep(wait)
+
+    async def hold(self, seconds: float) -> None:
+        """Go into debt by `seconds` worth of tokens, so the next ones wait that long."""
+        with self._lock:
+            self._tokens = min(self._tokens, -seconds * self._rate)  # holds do not add up
 
 
 _registry_lock = threading.Lock()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Iterable
 from typing import Any
 
 from prefect import Task
 from prefect.client.schemas.objects import TaskRun
+from prefect.concurrency.asyncio import rate_limit
 from prefect.states import State
 
 from hotspot import HotSpotClient, HotSpotUnavailable
@@ -26,16 +28,42 @@ def is_transient(task: Task[Any, Any], task_run: TaskRun, state: State[Any]) -> 
 # The client already retries each call with backoff; these task retries are the second,
 # slower layer, for an outage that outlasts a call's attempts.
 HOTSPOT_TASK_RETRIES: dict[str, Any] = {
-    "retries": 3,
-    "retry_delay_seconds": [5, 15, 45],
+    "retries": len(settings.hotspot_task_retry_delays),
+    "retry_delay_seconds": settings.hotspot_task_retry_delays,
     "retry_jitter_factor": 0.5,
     "retry_condition_fn": is_transient,
 }
 
 
+class PrefectRateLimit:
+    """HotSpot's rate limit for every run on every worker: a Prefect global concurrency
+    limit with slot decay (`prefect gcl create NAME --limit R --slot-decay-per-second R`)."""
+
+    def __init__(self, name: str, *, slots: int) -> None:
+        self.name, self.slots = name, slots
+        self._held_until = 0.0
+
+    async def acquire(self) -> None:
+        await rate_limit(self.name, strict=True)
+
+    async def hold(self, seconds: float) -> None:
+        """Occupy every slot until Retry-After has passed, so no worker sends meanwhile."""
+        until = time.monotonic() + seconds
+        if until <= self._held_until:
+            return  # another request of this process already holds the key
+        self._held_until = until
+        while time.monotonic() < until:
+            await rate_limit(self.name, occupy=self.slots, strict=True)
+
+
 def hotspot_client() -> HotSpotClient:
-    """A client for the configured HotSpot (the real API or the sandbox)."""
-    return HotSpotClient.from_settings(settings)
+    """A client for the configured HotSpot, paced across workers when a shared limit is set."""
+    limiter = None
+    if settings.hotspot_global_rate_limit:
+        limiter = PrefectRateLimit(
+            settings.hotspot_global_rate_limit, slots=max(1, int(settings.hotspot_rate_limit))
+        )
+    return HotSpotClient.from_settings(settings, limiter=limiter)
 
 
 async def gather_all(calls: Iterable[Awaitable[object]]) -> None:

@@ -368,11 +368,33 @@ async def test_an_injected_limiter_is_asked_before_every_request(
         async def acquire(self) -> None:
             self.acquired += 1
 
+        async def hold(self, seconds: float) -> None:
+            raise AssertionError("no Retry-After was sent")
+
     limiter = Counting()
     api.get("/v1/spots/14283").mock(side_effect=[error(502, "x"), httpx.Response(200, json=SPOT)])
     async with client(partner_key, limiter=limiter) as hotspot:
         await hotspot.get_spot("14283")
     assert limiter.acquired == 2
+
+
+async def test_retry_after_is_passed_to_the_shared_limiter(
+    api: respx.MockRouter, partner_key: str
+) -> None:
+    held: list[float] = []
+
+    class Shared:
+        async def acquire(self) -> None:
+            pass
+
+        async def hold(self, seconds: float) -> None:
+            held.append(seconds)
+
+    refusal = error(429, "rate_limited", **{"Retry-After": "0.05"})
+    api.get("/v1/spots/14283").mock(side_effect=[refusal, httpx.Response(200, json=SPOT)])
+    async with client(partner_key, limiter=Shared()) as hotspot:
+        await hotspot.get_spot("14283")
+    assert held == [0.05]
 
 
 async def test_secrets_never_reach_errors_reprs_or_logs(
