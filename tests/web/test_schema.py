@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.web.conftest import STAFF_KEY
 from web.app import create_app
+
+# Raised inside schemathesis' own strategies (it draws from `random`), not by this project.
+pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
 
 started: list[int] = []
 
