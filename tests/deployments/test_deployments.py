@@ -179,3 +179,36 @@ async def test_two_workers_stay_within_hotspot_rate_limit(stack: Stack, hotspot)
     assert state["rate_limited"] == 0
     assert state["max_requests_in_one_second"] <= RATE
     assert {run.infrastructure_pid is not None for run in runs} == {True}
+
+
+async def test_held_request_approved_in_the_ui(stack: Stack, hotspot) -> None:
+    stack.add_worker("worker-1")
+    request_id = submit({"Lot A": "14283"}, sender="newcomer@gmail.example")
+    run_id = await launch(request_id)
+
+    await wait_for_state(run_id, "Suspended")
+    assert hotspot.state()["permits"] == []  # nothing applied before ops decide
+    await aresume_flow_run(
+        run_id, run_input={"decision": "approve", "company": "Acme Parking", "note": "known"}
+    )
+    run = await wait_for_flow_run(run_id, timeout=180)
+
+    assert run.state.name == "Live", run.state.message
+
+
+async def test_unknown_location_is_chosen_in_the_ui(stack: Stack, hotspot) -> None:
+    stack.add_worker("worker-1")
+    request_id = submit({"Lot A": "14283", "Back lot": "17777"})
+    run_id = await launch(request_id)
+
+    await wait_for_state(run_id, "Suspended")
+    await aresume_flow_run(run_id, run_input={"location_0": "Lot D"})
+    run = await wait_for_flow_run(run_id, timeout=180)
+
+    assert run.state.name == "Live", run.state.message
+    with session_scope() as session:
+        lines = crud.request_spots(session, request_id=request_id)
+    assert [(line.location, line.spot_id) for line in lines] == [
+        ("Lot A", "14283"),
+        ("Lot D", "17777"),
+    ]
