@@ -98,12 +98,18 @@ def _question_for(
         )
     if request.state == RequestState.waiting_on_ops and request.company_id is not None:
         company = crud.get_company(session, company_id=request.company_id)
+        waiting = "\n".join(
+            f"- SpotID {mapping.spot_id}: {mapping.reason}"
+            for mapping in crud.request_mappings(session, request_id=request.id or 0)
+            if mapping.reason
+        )
         return (
             "token",
             CompanyToken,
             (
-                f"**{company.name}'s HotSpot company token is needed.** {request.reason}\n\n"
-                "Ask the customer for it and paste it here; it is stored encrypted."
+                f"**{company.name}'s HotSpot company token is needed.**\n\n{waiting}\n\n"
+                "Ask the customer for it and paste it here: it is stored encrypted, removed "
+                "from this run's input, and the TEST123 check runs again with it."
             ),
         )
     unknown = [line for line in lines if line.verdict == SpotVerdict.unknown_location]
