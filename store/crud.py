@@ -403,6 +403,19 @@ def active_permit(session: Session, *, mapping_id: int) -> TestPermit | None:
     ).first()
 
 
+def active_permits(session: Session, *, mapping_ids: Iterable[int]) -> dict[int, TestPermit]:
+    """The active test permit of each of these mappings that has one, by mapping id."""
+    ids = list(mapping_ids)
+    if not ids:
+        return {}
+    rows = session.exec(
+        select(TestPermit).where(
+            col(TestPermit.mapping_id).in_(ids), col(TestPermit.state).in_(ACTIVE_PERMIT_STATES)
+        )
+    )
+    return {permit.mapping_id: permit for permit in rows}
+
+
 def add_permit(
     session: Session,
     *,

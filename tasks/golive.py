@@ -9,6 +9,7 @@ from store.db import session_scope
 from store.models import MappingState, PermitState
 from tasks.permits import revoke_test_permit
 from tasks.policy import HOTSPOT_TASK_RETRIES, gather_all, hotspot_client
+from tasks.recorder import Recorder
 
 
 @task(name="mark-live", **HOTSPOT_TASK_RETRIES)
@@ -24,12 +25,11 @@ async def mark_live(request_id: int) -> list[str]:
         ]
         permits = [
             p
-            for m in verified
-            if (p := crud.active_permit(session, mapping_id=m.id)) is not None
-            and p.state in (PermitState.issued, PermitState.visible)
+            for p in crud.active_permits(session, mapping_ids=[m.id for m in verified]).values()
+            if p.state in (PermitState.issued, PermitState.visible)
         ]
-    async with hotspot_client() as hotspot:
-        await gather_all(revoke_test_permit(hotspot, permit, token) for permit in permits)
+    async with hotspot_client() as hotspot, Recorder() as record:
+        await gather_all(revoke_test_permit(hotspot, p, token, record) for p in permits)
     with session_scope() as session:
         for mapping in verified:
             row = crud.get_mapping(session, mapping_id=mapping.id)

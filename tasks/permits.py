@@ -2,7 +2,8 @@
 
 Each permit is recorded (with its external_id and times) before it is pushed, so a push
 whose response was lost is repeated with the identical body and HotSpot returns the same
-permit: never two test permits at one spot.
+permit: never two test permits at one spot. HotSpot's answers are recorded in batches, off the
+event loop (`tasks.recorder`).
 """
 
 from __future__ import annotations
@@ -16,8 +17,16 @@ from hotspot import HotSpotAPIError, HotSpotClient, PermissionDenied, PermitRequ
 from settings import settings
 from store import crud
 from store.db import session_scope
-from store.models import MappingState, PermitState, RequestState, TestPermit, utcnow
+from store.models import (
+    MappingState,
+    PermitState,
+    RequestState,
+    SpotMapping,
+    TestPermit,
+    utcnow,
+)
 from tasks.policy import HOTSPOT_TASK_RETRIES, gather_all, hotspot_client
+from tasks.recorder import Recorder, set_mapping, set_permit
 
 NOT_YET_VERIFIED = (
     MappingState.mapped,
@@ -33,19 +42,20 @@ async def issue_test_permits(request_id: int) -> int:
     with session_scope() as session:
         request = crud.get_request(session, request_id=request_id)
         token = crud.company_token(crud.get_company(session, company_id=request.company_id or 0))
-        mapping_ids = [
-            m.id
+        mappings = [
+            m
             for m in crud.request_mappings(session, request_id=request_id)
             if m.state in NOT_YET_VERIFIED
         ]
-        active = [crud.active_permit(session, mapping_id=mid) for mid in mapping_ids]
+        active = crud.active_permits(session, mapping_ids=[m.id for m in mappings])
     # A permit pushed before the company's token was on file can never become visible:
     # revoke it, then push a new one with the token.
-    stale = [p for p in active if p is not None and p.with_company_token != (token is not None)]
-    async with hotspot_client() as hotspot:
-        await gather_all(revoke_test_permit(hotspot, permit, token) for permit in stale)
-        pending = _record_permits(mapping_ids, with_token=token is not None)
-        await gather_all(_push(hotspot, permit, token) for permit in pending)
+    stale = [p for p in active.values() if p.with_company_token != (token is not None)]
+    async with hotspot_client() as hotspot, Recorder() as record:
+        await gather_all(revoke_test_permit(hotspot, permit, token, record) for permit in stale)
+        await record.flush()  # revoked on file before its successor is: one active per mapping
+        pending = _record_permits(mappings, with_token=token is not None)
+        await gather_all(_push(hotspot, permit, token, record) for permit in pending)
     with session_scope() as session:
         request = crud.get_request(session, request_id=request_id)
         crud.set_request_state(
@@ -60,17 +70,21 @@ async def issue_test_permits(request_id: int) -> int:
     return len(pending)
 
 
-def _record_permits(mapping_ids: list[int], *, with_token: bool) -> list[TestPermit]:
-    """Give every mapping an active permit row, and return those not yet accepted by HotSpot."""
+def _record_permits(mappings: list[SpotMapping], *, with_token: bool) -> list[TestPermit]:
+    """Give every mapping an active permit row, and return those not yet accepted by HotSpot.
+
+    All in one transaction, before any is pushed: each permit's external_id is on file first.
+    """
     pending = []
     with session_scope() as session:
-        for mapping_id in mapping_ids:
-            permit = crud.active_permit(session, mapping_id=mapping_id)
+        active = crud.active_permits(session, mapping_ids=[m.id for m in mappings])
+        for mapping in mappings:
+            permit = active.get(mapping.id or 0)
             if permit is None:
                 start = utcnow()
                 permit = crud.add_permit(
                     session,
-                    mapping=crud.get_mapping(session, mapping_id=mapping_id),
+                    mapping=mapping,
                     external_id=f"offstreet-test-{uuid.uuid4().hex}",
                     with_company_token=with_token,
                     start_time=start,
@@ -93,35 +107,39 @@ def _permit_request(permit: TestPermit) -> PermitRequest:
     )
 
 
-async def _push(hotspot: HotSpotClient, permit: TestPermit, token: str | None) -> None:
+async def _push(
+    hotspot: HotSpotClient, permit: TestPermit, token: str | None, record: Recorder
+) -> None:
     """POST the permit (a replay after a lost response returns the same permit)."""
     try:
         pushed = await hotspot.create_permit(
             _permit_request(permit), company_token=token if permit.with_company_token else None
         )
     except PermissionDenied:
-        _set_mapping(
-            permit,
-            MappingState.waiting_on_ops,
-            "HotSpot refused the company's token for this SpotID's operator; get the right "
-            "token from the customer and store it with `hotspot-onboard token COMPANY`",
+        record(
+            set_mapping(
+                permit.mapping_id,
+                MappingState.waiting_on_ops,
+                "HotSpot refused the company's token for this SpotID's operator; get the right "
+                "token from the customer and store it with `hotspot-onboard token COMPANY`",
+            )
         )
         return
     except HotSpotAPIError as exc:
-        with session_scope() as session:
-            row = crud.get_permit(session, permit_id=permit.id)
-            crud.update_permit(session, permit=row, state=PermitState.refused)
-        _set_mapping(permit, MappingState.failed, f"HotSpot refused the test permit: {exc}")
-        return
-    with session_scope() as session:
-        row = crud.get_permit(session, permit_id=permit.id)
-        crud.update_permit(
-            session, permit=row, state=PermitState.issued, hotspot_permit_id=pushed.permit_id
+        record(set_permit(permit.id or 0, state=PermitState.refused))
+        record(
+            set_mapping(
+                permit.mapping_id, MappingState.failed, f"HotSpot refused the test permit: {exc}"
+            )
         )
-    _set_mapping(permit, MappingState.test_issued, None)
+        return
+    record(set_permit(permit.id or 0, state=PermitState.issued, hotspot_permit_id=pushed.permit_id))
+    record(set_mapping(permit.mapping_id, MappingState.test_issued))
 
 
-async def revoke_test_permit(hotspot: HotSpotClient, permit: TestPermit, token: str | None) -> None:
+async def revoke_test_permit(
+    hotspot: HotSpotClient, permit: TestPermit, token: str | None, record: Recorder
+) -> None:
     """Withdraw a test permit at HotSpot, learning its id first if its push went unanswered."""
     own_token = token if permit.with_company_token else None
     hotspot_id = permit.hotspot_permit_id
@@ -133,14 +151,11 @@ async def revoke_test_permit(hotspot: HotSpotClient, permit: TestPermit, token: 
             hotspot_id = None  # HotSpot never held it
     if hotspot_id is not None:
         await hotspot.revoke_permit(hotspot_id, company_token=own_token)
-    with session_scope() as session:
-        row = crud.get_permit(session, permit_id=permit.id)
-        crud.update_permit(
-            session, permit=row, state=PermitState.revoked, hotspot_permit_id=hotspot_id
+    record(
+        set_permit(
+            permit.id or 0,
+            state=PermitState.revoked,
+            hotspot_permit_id=hotspot_id,
+            revoked_at=utcnow(),
         )
-
-
-def _set_mapping(permit: TestPermit, state: MappingState, reason: str | None) -> None:
-    with session_scope() as session:
-        mapping = crud.get_mapping(session, mapping_id=permit.mapping_id)
-        crud.set_mapping_state(session, mapping=mapping, state=state, reason=reason)
+    )

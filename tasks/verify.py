@@ -1,4 +1,15 @@
-"""Step 5: poll HotSpot's enforcement lookup until each TEST123 permit shows."""
+"""Step 5: poll HotSpot until each TEST123 permit shows in the enforcement lookup.
+
+Each permit is watched on its own clock. The first check is an enforcement lookup: in a large
+request, permits pushed early have long propagated by then, so one lookup is all they need.
+While the lookup does not show a permit, HotSpot's own status for it says whether it has
+propagated yet: as long as it is `accepted`, only that status is polled, every
+VERIFY_LAG_SECONDS + VERIFY_LAG_FRACTION × the time waited so far, so a permit is seen within
+about a tenth of its propagation delay while the enforcement lookup is asked only a few times.
+The status is no proof (it turns `active` even for a permit enforcement will never show, as
+one pushed without a token the operator requires): once it is `active`, only the lookup
+decides, asked again with growing waits until the timeout.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +20,16 @@ from collections.abc import Iterator
 from prefect import get_run_logger, task
 from pydantic import BaseModel
 
-from hotspot import HotSpotClient
+from hotspot import HotSpotAPIError, HotSpotClient
 from settings import settings
 from store import crud
 from store.db import session_scope
 from store.models import MappingState, PermitState, RequestState, TestPermit, utcnow
 from tasks.policy import HOTSPOT_TASK_RETRIES, gather_all, hotspot_client
+from tasks.recorder import Recorder, set_mapping, set_permit
 from tasks.reports import PollProgress
+
+PROGRESS_EVERY_SECONDS = 2.0
 
 
 class VerificationReport(BaseModel):
@@ -25,15 +39,18 @@ class VerificationReport(BaseModel):
     missing: list[str]
 
 
-def poll_delays(*, timeout: float) -> Iterator[float]:
-    """Waits before each lookup round: growing geometrically, capped, within the timeout."""
-    delay, waited = settings.verify_first_poll_seconds, 0.0
-    while waited + delay <= timeout:
+def status_poll_wait(waited: float) -> float:
+    """While HotSpot says a permit has not propagated: the wait before asking it again."""
+    wait = settings.verify_lag_seconds + settings.verify_lag_fraction * waited
+    return min(wait, settings.verify_max_poll_interval_seconds)
+
+
+def lookup_waits() -> Iterator[float]:
+    """Once a permit is active but enforcement does not show it: waits between lookups."""
+    delay = settings.verify_first_poll_seconds
+    while True:
         yield delay
-        waited += delay
         delay = min(delay * settings.verify_poll_factor, settings.verify_max_poll_interval_seconds)
-    if waited < timeout:
-        yield timeout - waited
 
 
 @task(name="poll-hotspot", **HOTSPOT_TASK_RETRIES)
@@ -42,63 +59,107 @@ async def verify_test_permits(request_id: int, timeout: float | None = None) -> 
     logger = get_run_logger()
     timeout = settings.verify_timeout_seconds if timeout is None else timeout
     with session_scope() as session:
+        request = crud.get_request(session, request_id=request_id)
+        token = crud.company_token(crud.get_company(session, company_id=request.company_id or 0))
+        mappings = crud.request_mappings(session, request_id=request_id)
         already = [
-            m.spot_id
-            for m in crud.request_mappings(session, request_id=request_id)
-            if m.state in (MappingState.verified, MappingState.live)
+            m.spot_id for m in mappings if m.state in (MappingState.verified, MappingState.live)
         ]
-        waiting = {
-            permit.id: permit
-            for m in crud.request_mappings(session, request_id=request_id)
-            if m.state == MappingState.test_issued
-            and (permit := crud.active_permit(session, mapping_id=m.id)) is not None
-            and permit.state == PermitState.issued
-        }
-    total, started = len(waiting), time.monotonic()
-    visible: list[str] = []
-    progress = PollProgress(request_id, total)
-    async with hotspot_client() as hotspot:
-        for delay in poll_delays(timeout=timeout) if waiting else ():
-            await asyncio.sleep(delay)
-            seen = await _look_up(hotspot, list(waiting.values()))
-            for permit in seen:
-                del waiting[permit.id]
-                visible.append(permit.spot_id)
-            logger.info(
-                "TEST123 visible at %d of %d SpotIDs after %.1f s",
-                total - len(waiting),
-                total,
-                time.monotonic() - started,
-            )
-            await progress.update(total - len(waiting), time.monotonic() - started)
-            if not waiting:
-                break
-    _record_missing(list(waiting.values()), timeout=timeout)
+        issued = [m for m in mappings if m.state == MappingState.test_issued]
+        active = crud.active_permits(session, mapping_ids=[m.id for m in issued])
+        waiting = [
+            permit
+            for m in issued
+            if (permit := active.get(m.id or 0)) is not None and permit.state == PermitState.issued
+        ]
+    watch = Watch(request_id, waiting, token=token, timeout=timeout)
+    if waiting:
+        async with hotspot_client() as hotspot, watch.record:
+            reporter = asyncio.create_task(watch.report_progress())
+            try:
+                await gather_all(watch.until_visible(hotspot, permit) for permit in waiting)
+            finally:
+                reporter.cancel()
+        await watch.publish()
+    seen = set(watch.visible)
+    missing = [p for p in waiting if p.spot_id not in seen]
+    _record_missing(missing, timeout=timeout)
     with session_scope() as session:
         request = crud.get_request(session, request_id=request_id)
         crud.set_request_state(session, request=request, state=RequestState.verified, reason=None)
-    return VerificationReport(
-        visible=already + visible, missing=[p.spot_id for p in waiting.values()]
-    )
+    if missing:
+        logger.info("TEST123 not visible at %d SpotIDs after %.0f s", len(missing), timeout)
+    return VerificationReport(visible=already + watch.visible, missing=[p.spot_id for p in missing])
 
 
-async def _look_up(hotspot: HotSpotClient, permits: list[TestPermit]) -> list[TestPermit]:
-    """One lookup round; records and returns the permits enforcement can now see."""
-    seen: list[TestPermit] = []
+class Watch:
+    """The permits of one request being watched, on one clock, with what has been seen."""
 
-    async def check(permit: TestPermit) -> None:
+    def __init__(
+        self, request_id: int, permits: list[TestPermit], *, token: str | None, timeout: float
+    ) -> None:
+        self.request_id, self.total, self.token = request_id, len(permits), token
+        self.started = time.monotonic()
+        self.deadline = self.started + timeout
+        self.visible: list[str] = []
+        self.record = Recorder()
+        self.progress = PollProgress(request_id, self.total)
+        self._reported = -1
+
+    async def until_visible(self, hotspot: HotSpotClient, permit: TestPermit) -> None:
+        """Poll one permit until enforcement shows it, or the timeout passes."""
+        await asyncio.sleep(min(settings.verify_first_poll_seconds, self._left()))
+        if await self._look_up(hotspot, permit):
+            return
+        propagated, backoff = False, lookup_waits()
+        while (left := self._left()) > 0:
+            waited = time.monotonic() - self.started
+            wait = next(backoff) if propagated else status_poll_wait(waited)
+            await asyncio.sleep(min(wait, left))
+            if not propagated and self._left() > 0:
+                propagated = await self._propagated(hotspot, permit)
+                if not propagated:
+                    continue
+            # Active (or the time is up): only the enforcement lookup decides.
+            if await self._look_up(hotspot, permit):
+                return
+
+    def _left(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    async def _propagated(self, hotspot: HotSpotClient, permit: TestPermit) -> bool:
+        """Whether HotSpot says the permit is past `accepted` (if it cannot say: assume so)."""
+        token = self.token if permit.with_company_token else None
+        try:
+            status = await hotspot.get_permit(permit.hotspot_permit_id or "", company_token=token)
+        except HotSpotAPIError:
+            return True
+        return status.status != "accepted"
+
+    async def _look_up(self, hotspot: HotSpotClient, permit: TestPermit) -> bool:
+        """One enforcement lookup; records the permit as seen when it shows."""
         lookup = await hotspot.lookup(settings.test_plate, permit.spot_id)
         if not any(p.permit_id == permit.hotspot_permit_id for p in lookup.permits if lookup.valid):
-            return
-        with session_scope() as session:
-            row = crud.get_permit(session, permit_id=permit.id)
-            crud.update_permit(session, permit=row, state=PermitState.visible, visible_at=utcnow())
-            mapping = crud.get_mapping(session, mapping_id=permit.mapping_id)
-            crud.set_mapping_state(session, mapping=mapping, state=MappingState.verified)
-        seen.append(permit)
+            return False
+        self.record(set_permit(permit.id or 0, state=PermitState.visible, visible_at=utcnow()))
+        self.record(set_mapping(permit.mapping_id, MappingState.verified))
+        self.visible.append(permit.spot_id)
+        return True
 
-    await gather_all(check(permit) for permit in permits)
-    return seen
+    async def report_progress(self) -> None:
+        """Log and publish progress every few seconds while something changed."""
+        while True:
+            await asyncio.sleep(PROGRESS_EVERY_SECONDS)
+            if len(self.visible) != self._reported:
+                await self.publish()
+
+    async def publish(self) -> None:
+        seen, elapsed = len(self.visible), time.monotonic() - self.started
+        self._reported = seen
+        get_run_logger().info(
+            "TEST123 visible at %d of %d SpotIDs after %.1f s", seen, self.total, elapsed
+        )
+        await self.progress.update(seen, elapsed)
 
 
 def _record_missing(permits: list[TestPermit], *, timeout: float) -> None:

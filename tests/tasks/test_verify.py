@@ -1,0 +1,51 @@
+"""Step 5's polling: a permit is seen soon after it shows, with few enforcement lookups."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from settings import settings
+from store import crud
+from store.db import session_scope
+from tasks.verify import lookup_waits, status_poll_wait
+from tests.flows.test_onboard_request import form, onboard, submit
+
+
+def test_status_is_polled_within_a_tenth_of_the_time_waited() -> None:
+    assert status_poll_wait(0) == pytest.approx(settings.verify_lag_seconds)
+    assert status_poll_wait(20) == pytest.approx(
+        settings.verify_lag_seconds + 20 * settings.verify_lag_fraction
+    )
+    assert status_poll_wait(10_000) == settings.verify_max_poll_interval_seconds
+
+
+def test_lookups_back_off_up_to_the_cap() -> None:
+    waits = lookup_waits()
+    first = [next(waits) for _ in range(30)]
+    assert first[0] == settings.verify_first_poll_seconds
+    assert first == sorted(first)
+    assert first[-1] == settings.verify_max_poll_interval_seconds
+
+
+async def test_a_slow_permit_is_seen_soon_with_few_lookups(
+    store, hotspot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings, "verify_first_poll_seconds", 0.5)
+    monkeypatch.setattr(settings, "verify_max_poll_interval_seconds", 10.0)
+    delay = 4.0
+    hotspot.configure(delay=delay)
+
+    outcome = await onboard(submit(form({"Lot A": "14283"})))
+
+    assert outcome.state == "live", outcome.reason
+    state = hotspot.state()
+    assert state["lookups"]["14283"] == 2  # the first, then the one after HotSpot said active
+    assert state["requests"]["GET /v1/permits/{permit_id}"]["200"] >= 2
+    [shown] = state["permits"]
+    with session_scope() as session:
+        [permit] = crud.permits_for_spot(session, spot_id="14283")
+    assert permit.visible_at is not None
+    lag = permit.visible_at - datetime.fromisoformat(shown["visible_at"])
+    assert timedelta(0) <= lag <= timedelta(seconds=0.1 * delay + 1)
