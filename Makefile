@@ -25,6 +25,9 @@ test: install  ## every test, with the servers they need
 	bash tests/web/install_chromium.sh
 	$(BIN)/pytest
 
+bench: install  ## the benchmarks: one table (and .data/bench/results.json), under 15 minutes
+	$(BIN)/python -m bench
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -1,0 +1,150 @@
+"""Run onboardings in this (fresh) process, as a worker would, and report what they took.
+
+`python -m bench.runner < spec.json` — the store, HotSpot and Prefect come from the
+environment (OFFSTREET_DATABASE_URL, HOTSPOT_API_URL, PREFECT_API_URL). The spec names the
+companies to seed and the requests to onboard; they run concurrently, each started
+`stagger` seconds after the one before. One JSON line on stdout: per request its state, wall
+time and the time HotSpot calls were in flight; the permits as the store recorded them; this
+process's peak RSS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import sys
+import time
+import uuid
+from typing import Any
+
+import httpx
+
+from hotspot.client import HotSpotClient
+from store.models import RequestSource, RequestState
+
+CALLS: list[tuple[float, float]] = []  # (start, end) of every HotSpot HTTP exchange
+
+
+class TimingTransport(httpx.AsyncHTTPTransport):
+    """Notes when each HotSpot request was sent and when its response was read."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        start = time.monotonic()
+        try:
+            response = await super().handle_async_request(request)
+            await response.aread()
+            return response
+        finally:
+            CALLS.append((start, time.monotonic()))
+
+
+def busy_time(start: float, end: float) -> float:
+    """Seconds within [start, end] during which at least one HotSpot call was in flight."""
+    total, reach = 0.0, start
+    for begin, finish in sorted(CALLS):
+        begin, finish = max(begin, reach), min(finish, end)
+        if finish > begin:
+            total += finish - begin
+            reach = finish
+    return total
+
+
+def instrument() -> None:
+    """Every HotSpot client the tasks make gets the timing transport."""
+    original = HotSpotClient.from_settings.__func__  # type: ignore[attr-defined]
+
+    def from_settings(cls: type[HotSpotClient], settings: Any = None, **options: Any):  # type: ignore[no-untyped-def]
+        options["transport"] = options.get("transport") or TimingTransport()
+        return original(cls, settings, **options)
+
+    HotSpotClient.from_settings = classmethod(from_settings)  # type: ignore[method-assign,assignment]
+
+
+def seed(spec: dict[str, Any]) -> list[int]:
+    """Create the companies and store the requests; their ids."""
+    from store import crud
+    from store.db import migrate, session_scope
+    from store.schemas import CompanyIn
+
+    migrate()
+    ids = []
+    with session_scope() as session:
+        for company in spec["companies"]:
+            crud.upsert_company(session, company_in=CompanyIn.model_validate(company))
+        for wanted in spec["requests"]:
+            company = crud.get_company_by_name(session, name=wanted["company"])
+            assert company is not None and company.id is not None
+            spots = [tuple(pair) for pair in wanted["spots"]]
+            request, _ = crud.record_request(
+                session,
+                key=f"bench:{uuid.uuid4().hex}",
+                source=RequestSource.form,
+                raw=json.dumps(wanted).encode(),
+                parsed=None,
+                sender=company.contacts[0],
+                subject="benchmark",
+                spots=spots,
+                company_id=company.id,
+                state=RequestState.received,
+            )
+            ids.append(request.id or 0)
+    return ids
+
+
+async def onboard(request_id: int, delay: float, verify_timeout: float | None) -> dict[str, Any]:
+    from flows.onboard_request import onboard_request
+
+    await asyncio.sleep(delay)
+    start, wall_start = time.monotonic(), time.time()
+    await onboard_request(request_id, verify_timeout, return_state=True)
+    end = time.monotonic()
+    return {
+        "request_id": request_id,
+        "started": wall_start,
+        "wall": end - start,
+        "hotspot_busy": busy_time(start, end),
+    }
+
+
+def report(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    from store import crud
+    from store.db import session_scope
+
+    permits = []
+    with session_scope() as session:
+        for run in runs:
+            request = crud.get_request(session, request_id=run["request_id"])
+            run["state"] = request.state.value
+            run["reason"] = request.reason
+            for mapping in crud.request_mappings(session, request_id=run["request_id"]):
+                permits += [
+                    {
+                        "spot_id": permit.spot_id,
+                        "hotspot_permit_id": permit.hotspot_permit_id,
+                        "state": permit.state.value,
+                        "visible_at": permit.visible_at.isoformat() if permit.visible_at else None,
+                    }
+                    for permit in crud.permits_for_spot(session, spot_id=mapping.spot_id)
+                ]
+    return {
+        "runs": runs,
+        "permits": permits,
+        "calls": len(CALLS),
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+async def main(spec: dict[str, Any]) -> dict[str, Any]:
+    instrument()
+    ids = seed(spec)
+    stagger, timeout = spec.get("stagger", 0.0), spec.get("verify_timeout")
+    runs = await asyncio.gather(
+        *(onboard(request_id, i * stagger, timeout) for i, request_id in enumerate(ids))
+    )
+    return report(list(runs))
+
+
+if __name__ == "__main__":
+    result = asyncio.run(main(json.load(sys.stdin)))
+    sys.stdout.write(json.dumps(result) + "\n")
