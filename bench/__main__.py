@@ -48,7 +48,8 @@ def run(only: set[str], *, runs: int, bulk_runs: int) -> list[Figure]:
     figures: list[Figure] = []
     if only == {"parse"}:
         return parse_cost.measure(say=say)
-    shutil.rmtree(BENCH_DIR / "work", ignore_errors=True)
+    for stale in ("work", "logs"):  # each run's stores and logs, from a clean slate
+        shutil.rmtree(BENCH_DIR / stale, ignore_errors=True)
     with (
         postgres_database("hotspot_bench_prefect") as prefect_db,
         PrefectServer(
