@@ -3,9 +3,10 @@
 The watcher (`hotspot-onboard watch`, a process of its own) idles in IMAP IDLE on a private
 Dovecot over TLS, with ONBOARDING_DEPLOYMENT set as in production: intake creates a flow run
 of a deployment (on a pool no worker serves, so the runs just wait). Each message is appended
-with IMAP APPEND once the watcher is idle again; the latency is from just before the APPEND to
-the flow run's `created` time on the Prefect server (same clock). The watcher's peak RSS is
-read from /proc at the end.
+with IMAP APPEND once the watcher is idle again (the previous message filed, and a second
+more); the latency is from just before the APPEND to the flow run's `created` time on the
+Prefect server (same clock). A message with no flow run after 30 s counts as not taken in.
+The watcher's peak RSS is read from /proc at the end.
 """
 
 from __future__ import annotations
@@ -65,6 +66,14 @@ def _created(server: PrefectServer, flow_run_id: str) -> float:
     return datetime.fromisoformat(response.json()["created"]).timestamp()
 
 
+def _wait_until_filed(dovecot: Any, timeout: float = 15.0) -> None:
+    """Until the watcher has moved the message out of the INBOX, and a second more: idle."""
+    deadline = time.monotonic() + timeout
+    while dovecot.messages("INBOX") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)
+
+
 def measure(server: PrefectServer, *, hotspot_url: str, say: Callable[[str], None]) -> list[Figure]:
     subprocess.run(["bash", str(PROJECT_DIR / "tests/servers/install_dovecot.sh")], check=True)
     from tests.servers.dovecot import DovecotServer
@@ -115,7 +124,7 @@ def measure(server: PrefectServer, *, hotspot_url: str, say: Callable[[str], Non
                 seen.append(found - sent)
                 details.append({"spot_id": spot_id, "latency_s": round(latency, 3)})
                 say(f"intake {spot_id}: flow run created {latency:.2f} s after the APPEND")
-                time.sleep(1.5)  # filed, and back in IDLE
+                _wait_until_filed(dovecot)
             rss = peak_rss_mib(watcher.pid)
     lost = len(details) - len(latencies)
     latency = median(latencies)
