@@ -17,13 +17,13 @@ Outcome rules:
 from __future__ import annotations
 
 import email
-from email import policy
 from email.message import Message
 
 from parsers import headers, mime, quoting
 from parsers.extraction import Extraction
 from parsers.html import html_to_text
 from parsers.lines import extract_text
+from parsers.message import PARSE_POLICY
 from parsers.models import NotASpotIDRequest, SpotIDRequest, UnreadableInput
 from parsers.tables import read_csv
 
@@ -68,7 +68,7 @@ def _message(raw: bytes | str) -> Message:
     if not raw:
         raise UnreadableInput("empty input; not an email")
     try:
-        message = email.message_from_bytes(raw, policy=policy.default)
+        message = email.message_from_bytes(raw, policy=PARSE_POLICY)
     except Exception as exc:  # the stdlib parser is lenient; this is its last resort
         raise UnreadableInput(f"not an email: {exc}") from exc
     if not any(key.lower() in _KNOWN_HEADERS for key in message.keys()):

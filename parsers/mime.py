@@ -10,9 +10,10 @@ from __future__ import annotations
 import email
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from email import policy
 from email.message import Message
 from typing import TypeVar
+
+from parsers.message import PARSE_POLICY
 
 _T = TypeVar("_T")
 
@@ -113,7 +114,7 @@ def _attached_message(part: Message) -> Message | None:
         return payload[0]
     data = _safe(lambda: part.get_payload(decode=True), None)
     if isinstance(data, bytes) and data.strip():
-        return email.message_from_bytes(data, policy=policy.default)
+        return email.message_from_bytes(data, policy=PARSE_POLICY)
     return None
 
 
