@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_DIR = Path(__file__).resolve().parent
 SANDBOX_PARTNER_KEY = "sandbox-partner-key"
@@ -201,6 +201,13 @@ class Settings(BaseSettings):
     )
     smtp_user: str = Field(default="", validation_alias="SMTP_USER")
     smtp_password: SecretStr | None = Field(default=None, validation_alias="SMTP_PASSWORD")
+    mail_trusted_authserv_ids: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        validation_alias="MAIL_TRUSTED_AUTHSERV_IDS",
+        description="Comma-separated authserv-ids of Offstreet's own border MTA (e.g. "
+        "mx.offstreet.example): only Authentication-Results headers it wrote are believed. "
+        "Empty turns sender authentication off (embedded defaults and the demo only).",
+    )
     reply_from: str = Field(
         default="hotspot@offstreet.example",
         validation_alias="REPLY_FROM",
@@ -240,6 +247,18 @@ class Settings(BaseSettings):
         default=PROJECT_DIR / "hotspot" / "sandbox_spots.json",
         validation_alias="SANDBOX_CATALOGUE",
     )
+
+    @field_validator("mail_trusted_authserv_ids", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip().lower() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def sender_authentication(self) -> bool:
+        """Whether email senders are authenticated (MAIL_TRUSTED_AUTHSERV_IDS is set)."""
+        return bool(self.mail_trusted_authserv_ids)
 
     @model_validator(mode="after")
     def _refuse_sandbox_key_against_real_hotspot(self) -> Settings:

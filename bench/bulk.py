@@ -40,7 +40,12 @@ def bulk_spec(count: int = SPOTS, *, first: int = 300000) -> dict[str, Any]:
     stalls = [f"Stall {n}" for n in range(count)]
     return {
         "companies": [
-            {"name": "Bulk Parking Co", "contacts": ["ops@bulk.example"], "locations": stalls}
+            {
+                "name": "Bulk Parking Co",
+                "contacts": ["ops@bulk.example"],
+                "locations": stalls,
+                "hotspot_operators": ["Bench Parking", "Bench Secure"],
+            }
         ],
         "requests": [
             {

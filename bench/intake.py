@@ -39,7 +39,12 @@ from settings import PROJECT_DIR
 MESSAGES = 7
 TARGET_S = 2.0
 STALLS = {f"Stall {n}": str(300950 + n) for n in range(MESSAGES)}
-COMPANY = {"name": "Intake Parking Co", "contacts": ["ops@intake.example"], "locations": [*STALLS]}
+COMPANY = {
+    "name": "Intake Parking Co",
+    "contacts": ["ops@intake.example"],
+    "locations": [*STALLS],
+    "hotspot_operators": ["Bench Parking"],
+}
 
 
 def request_email(location: str, spot_id: str) -> bytes:

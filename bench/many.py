@@ -51,6 +51,7 @@ def companies() -> list[dict[str, Any]]:
             "name": f"Many Parking {c:02d}",
             "contacts": [f"ops@many{c:02d}.example"],
             "locations": [f"Stall {n}" for n in range(SPOTS_EACH)],
+            "hotspot_operators": ["Bench Parking"],
         }
         for c in range(COMPANIES)
     ]

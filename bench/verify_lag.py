@@ -28,7 +28,12 @@ def spec(delay: float, runs: int) -> dict[str, Any]:
     stalls = {f"Stall {n}": str(300900 + n) for n in range(runs)}
     return {
         "companies": [
-            {"name": "Lag Parking Co", "contacts": ["ops@lag.example"], "locations": list(stalls)}
+            {
+                "name": "Lag Parking Co",
+                "contacts": ["ops@lag.example"],
+                "locations": list(stalls),
+                "hotspot_operators": ["Bench Parking"],
+            }
         ],
         "requests": [
             {"company": "Lag Parking Co", "spots": [[stall, spot]]}

@@ -58,6 +58,8 @@ def upsert_company(session: Session, *, company_in: CompanyIn) -> Company:
         company = Company(name=company_in.name)
     company.contacts = sorted({address.lower() for address in company_in.contacts})
     company.domains = sorted({domain.lower().lstrip("@") for domain in company_in.domains})
+    for operator in company_in.hotspot_operators:
+        add_hotspot_operator(session, company=company, operator=operator)
     if company_in.hotspot_token is not None:
         company.hotspot_token_encrypted = secrets.encrypt(
             company_in.hotspot_token.get_secret_value()
@@ -108,6 +110,16 @@ def company_locations(session: Session, *, company: Company) -> Sequence[Locatio
     return session.exec(
         select(Location).where(Location.company_id == company.id).order_by(Location.name)
     ).all()
+
+
+def add_hotspot_operator(session: Session, *, company: Company, operator: str) -> bool:
+    """Let the company map spots of this HotSpot operator; False if it already could."""
+    operator = " ".join(operator.split())
+    if not operator or operator.casefold() in {o.casefold() for o in company.hotspot_operators}:
+        return False
+    company.hotspot_operators = [*company.hotspot_operators, operator]  # a new list: JSON change
+    session.add(company)
+    return True
 
 
 def set_company_token(session: Session, *, company: Company, token: str) -> None:
@@ -493,6 +505,7 @@ def status_report(session: Session) -> StatusReport:
         IntegrationStatus(
             company=company.name,
             status=integration.state.value,
+            hotspot_operators=company.hotspot_operators,
             mappings=[
                 MappingStatus(
                     location=location.name,

@@ -121,6 +121,11 @@ class Company(SQLModel, table=True):
     name: str = Field(unique=True, index=True)
     contacts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     domains: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # The HotSpot operators whose spots the company may map (HotSpot's `operator` field, as
+    # HotSpot writes it; compared case-insensitively). A spot of any other operator waits on ops.
+    hotspot_operators: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
     # Fernet ciphertext of the company's HotSpot token; never the token itself.
     hotspot_token_encrypted: str | None = None
     created_at: datetime = created_now()

@@ -12,6 +12,9 @@ class CompanyIn(BaseModel):
     contacts: list[str] = Field(default_factory=list)
     domains: list[str] = Field(default_factory=list)
     locations: list[str] = Field(default_factory=list)
+    hotspot_operators: list[str] = Field(
+        default_factory=list, description="HotSpot operators whose spots the company may map."
+    )
     hotspot_token: SecretStr | None = None
 
 
@@ -70,6 +73,7 @@ class MappingStatus(BaseModel):
 class IntegrationStatus(BaseModel):
     company: str
     status: str
+    hotspot_operators: list[str] = Field(default_factory=list)
     mappings: list[MappingStatus]
 
 
