@@ -35,10 +35,9 @@ def run_name() -> str:
     request_id = flow_run.parameters["request_id"]
     with session_scope() as session:
         request = crud.get_request(session, request_id=request_id)
-        company = crud.find_company_for_sender(session, address=request.sender or "")
-    return (
-        f"{company.name if company else request.sender or 'unknown sender'} · request {request_id}"
-    )
+        names = crud.company_names(session, company_ids=[request.company_id or 0])
+    asking = names.get(request.company_id or 0) or request.sender or "unknown sender"
+    return f"{asking} · request {request_id}"
 
 
 # The final state's name for each outcome the flow records itself; Failed ones are refusals
