@@ -131,9 +131,7 @@ def _record(
             )
             logger.warning("Request %s refused (%s): %s", request_id, summary, "; ".join(problems))
         elif any(kinds[verdict] for verdict in FOR_OPS):
-            summary = f"ops must decide on {len(problems)} of {len(lines)} SpotIDs: " + "; ".join(
-                problems
-            )
+            summary = _what_ops_decide(company, lines)
             crud.set_request_state(
                 session, request=request, state=RequestState.waiting_on_ops, reason=summary
             )
@@ -144,6 +142,30 @@ def _record(
             )
             logger.info("Request %s: %d SpotIDs valid for %s", request_id, len(lines), company.name)
     return ValidationReport(company=company.name, problems=problems)
+
+
+def _what_ops_decide(company: Company, lines: Sequence[RequestSpot]) -> str:
+    """One sentence per decision ops must make, grouping the SpotIDs it concerns."""
+    by_operator: dict[str, list[str]] = {}
+    unknown = []
+    for line in lines:
+        if line.verdict == SpotVerdict.operator_unconfirmed:
+            by_operator.setdefault(line.hotspot_operator or "?", []).append(line.spot_id)
+        elif line.verdict == SpotVerdict.unknown_location:
+            unknown.append(f"'{line.location}'")
+    on_file = ", ".join(company.hotspot_operators) or "none on file yet"
+    decisions = [
+        f"SpotID {', '.join(spot_ids)} belong(s) to HotSpot operator {operator!r}, not one of "
+        f"{company.name}'s ({on_file}): confirm it with `hotspot-onboard operator add "
+        f'"{company.name}" "{operator}"` and retry, or reject the request'
+        for operator, spot_ids in by_operator.items()
+    ]
+    if unknown:
+        decisions.append(
+            f"{company.name} has no location named {', '.join(unknown)}: pick the location "
+            "meant in the Prefect UI, or reject the request"
+        )
+    return "; ".join(decisions)
 
 
 def _verdicts_from_store(

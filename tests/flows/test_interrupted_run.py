@@ -53,6 +53,7 @@ async def test_killed_run_continues_to_live_without_duplicates(store, hotspot, t
                 name="Bench Co",
                 contacts=["ops@bench.example"],
                 locations=list(STALLS),
+                hotspot_operators=["Bench Parking"],
             ),
         )
     request_file = tmp_path / "form.json"

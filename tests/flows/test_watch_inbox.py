@@ -68,7 +68,10 @@ def mailbox(
         crud.upsert_company(
             session,
             company_in=CompanyIn(
-                name="Bench Co", contacts=["ops@bench.example"], locations=list(STALLS)
+                name="Bench Co",
+                contacts=["ops@bench.example"],
+                locations=list(STALLS),
+                hotspot_operators=["Bench Parking"],
             ),
         )
     return dovecot
@@ -222,7 +225,8 @@ async def test_refusal_reply_lists_the_problem(mailbox, smtp_capture) -> None:
     assert requests_by_state() == {"rejected": 1}
     acknowledgement, refusal = [m.message.get_content() for m in smtp_capture.messages]
     assert "Stall 7: SpotID 99999" in acknowledgement
-    assert "Stall 7: SpotID 99999 — unknown to HotSpot" in refusal
+    assert "Stall 7: SpotID 99999 — HotSpot does not know this SpotID" in refusal
+    assert "Subject: Re: your HotSpot SpotID request #1" in str(smtp_capture.messages[1].message)
 
 
 async def test_no_replies_without_smtp(mailbox, smtp_capture, monkeypatch) -> None:

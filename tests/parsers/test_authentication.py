@@ -15,7 +15,7 @@ def _mail(*headers: tuple[str, str], body: str = "Lot A: 14283\n") -> bytes:
 
 def test_results_with_comments_quotes_and_properties() -> None:
     parsed = parse_authentication_results(
-        'MX.Offstreet.example 1; dkim=pass (2048-bit key) header.d=acme.example '
+        "MX.Offstreet.example 1; dkim=pass (2048-bit key) header.d=acme.example "
         'header.i=@acme.example; spf=softfail (sender ip is 1.2.3.4) smtp.mailfrom="a;b@x"; '
         "dmarc=PASS (p=reject dis=none) header.from=acme.example"
     )
