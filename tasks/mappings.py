@@ -25,16 +25,17 @@ class LostClaim(Exception):
 
 
 @task(name="create-mappings")
-async def create_mappings(request_id: int) -> int:
-    """Map the request's accepted SpotIDs (those not mapped yet); returns how many it maps."""
+async def create_mappings(request_id: int) -> bool:
+    """Map the request's accepted SpotIDs; False when another request claimed one first (the
+    request is then refused, with nothing applied)."""
     try:
         mapped = _claim(request_id)
     except LostClaim as lost:
         _refuse(request_id, lost)
         get_run_logger().warning("Request %s: %s; nothing applied", request_id, lost)
-        return 0
+        return False
     get_run_logger().info("Request %s: %d SpotIDs mapped", request_id, mapped)
-    return mapped
+    return True
 
 
 def _claim(request_id: int) -> int:
