@@ -17,8 +17,10 @@ from store.db import session_scope
 from store.models import RequestState
 from tasks.intake import admit
 from tests.flows.test_onboard_request import onboard
+from tests.utils.cli import run_cli
 
 OUR_MTA = "mx.offstreet.example"
+TRUSTED = "MAIL_TRUSTED_AUTHSERV_IDS"
 PASS = f"{OUR_MTA}; spf=pass smtp.mailfrom=acme.example; dkim=pass header.d=acme.example; dmarc=pass header.from=acme.example"  # noqa: E501
 
 
@@ -181,3 +183,26 @@ def test_the_sender_company_is_kept_for_approval(authenticated) -> None:
         request = crud.get_request(session, request_id=request_id)
         assert state == RequestState.held
         assert crud.get_company(session, company_id=request.company_id).name == "Acme Parking"
+
+
+def test_onboard_command_holds_a_forged_email(store, hotspot, tmp_path) -> None:
+    forged = tmp_path / "forged.eml"
+    forged.write_bytes(email(ar("smtp.evil.test; dmarc=pass header.from=acme.example")))
+
+    held = run_cli("onboard", str(forged), hotspot_url=hotspot.url, **{TRUSTED: OUR_MTA})
+
+    assert held.returncode == 4, held.stderr
+    assert "held" in held.stdout and "no Authentication-Results header from" in held.stdout
+    assert "sender authentication is off" not in held.stderr
+    assert hotspot.state()["requests"] == {}
+
+
+def test_commands_say_when_sender_authentication_is_off(store, hotspot, tmp_path) -> None:
+    request = tmp_path / "request.eml"
+    request.write_bytes(email())
+
+    live = run_cli("onboard", str(request), hotspot_url=hotspot.url, **{TRUSTED: ""})
+
+    assert live.returncode == 0, live.stdout + live.stderr
+    warnings = [line for line in live.stderr.splitlines() if "authentication is off" in line]
+    assert len(warnings) == 1 and "MAIL_TRUSTED_AUTHSERV_IDS" in warnings[0]

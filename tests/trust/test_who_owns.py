@@ -4,23 +4,19 @@ races between requests."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
+from subprocess import Popen
 
 import pytest
-from prefect.settings import PREFECT_API_URL
 
-from settings import settings
 from store import crud
 from store.db import session_scope
 from store.models import SpotVerdict
 from store.schemas import CompanyIn
 from tests.flows.test_onboard_request import form, onboard, permits_by_spot, statuses, submit
+from tests.utils.cli import start_cli
 
-CLI = Path(sys.executable).with_name("hotspot-onboard")
 HARBOR = {"sender": "ops@harbor.example", "company": "Harbor Lots"}
 
 
@@ -91,22 +87,12 @@ async def test_a_spot_mapped_to_another_company_is_refused_naming_both(store, ho
 # --- races: two `hotspot-onboard onboard` processes at once, on SQLite and PostgreSQL --------
 
 
-def onboard_process(request: dict, tmp_path: Path, name: str, hotspot_url: str) -> subprocess.Popen:
+def onboard_process(request: dict, tmp_path: Path, name: str, hotspot_url: str) -> Popen:
     path = tmp_path / f"{name}.json"
     path.write_text(json.dumps(request))
-    env = {
-        **os.environ,
-        "OFFSTREET_DATABASE_URL": settings.resolved_database_url,
-        "OFFSTREET_DATA_DIR": str(settings.data_dir),
-        "HOTSPOT_API_URL": hotspot_url,
-        "PREFECT_API_URL": PREFECT_API_URL.value(),
-        "VERIFY_FIRST_POLL_SECONDS": "0.2",
-    }
-    return subprocess.Popen(
-        [CLI, "onboard", str(path), "--verify-timeout", "20"],
-        env=env,
-        stdout=(tmp_path / f"{name}.log").open("wb"),
-        stderr=subprocess.STDOUT,
+    log = tmp_path / f"{name}.log"
+    return start_cli(
+        "onboard", str(path), "--verify-timeout", "20", hotspot_url=hotspot_url, log=log
     )
 
 
