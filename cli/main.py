@@ -16,7 +16,14 @@ from pydantic import ValidationError
 from rich.console import Console
 from sqlmodel import Session
 
-from cli.output import print_outcome, print_status
+from cli.onboarding import (
+    EXIT_DONE,
+    EXIT_NOT_A_REQUEST,
+    EXIT_REFUSED,
+    EXIT_UNREADABLE,
+    run_onboarding,
+)
+from cli.output import print_status
 from cli.sandbox import sandbox
 from parsers import NotASpotIDRequest, SpotIDRequest, UnreadableInput, parse_any
 from settings import settings
@@ -32,14 +39,6 @@ app.command(help="Run the HotSpot sandbox: a local HTTP server implementing HotS
 )
 out = Console()
 err = Console(stderr=True)
-
-EXIT_REFUSED, EXIT_UNREADABLE, EXIT_NOT_A_REQUEST, EXIT_WAITING = 1, 2, 3, 4
-EXIT_BY_STATE = {
-    RequestState.live: 0,
-    RequestState.waiting_on_ops: EXIT_WAITING,
-    RequestState.needs_review: EXIT_WAITING,
-    RequestState.held: EXIT_WAITING,
-}
 
 
 def fail(message: str, code: int) -> typer.Exit:
@@ -87,7 +86,10 @@ def seed(file: Path) -> None:
 
 @app.command()
 def token(company: str) -> None:
-    """Store COMPANY's HotSpot token, read from stdin (never from the command line)."""
+    """Store COMPANY's HotSpot token, read from stdin (never from the command line), and
+    continue every request of the company that waited on it."""
+    from flows.questions import store_token
+
     if sys.stdin.isatty():
         err.print(f"Paste {company}'s HotSpot token, then press Enter:")
     secret = sys.stdin.readline().strip()
@@ -98,8 +100,15 @@ def token(company: str) -> None:
         found = crud.get_company_by_name(session, name=company)
         if found is None:
             raise fail(f"no company named {company!r}; seed it first", EXIT_REFUSED)
-        crud.set_company_token(session, company=found, token=secret)
-    out.print(f"Stored {found.name}'s HotSpot token (encrypted).")
+        waiting = [request.id or 0 for request in store_token(session, found, secret)]
+    out.print(f"Stored {found.name}'s HotSpot token (encrypted).", markup=False)
+    raise typer.Exit(continue_requests(waiting))
+
+
+def continue_requests(request_ids: list[int]) -> int:
+    """Continue each request an answer let go on; the first exit code that is not 0."""
+    codes = [run_onboarding(out, err, request_id, None) for request_id in request_ids]
+    return next((code for code in codes if code != EXIT_DONE), EXIT_DONE)
 
 
 VerifyTimeout = Annotated[
@@ -117,7 +126,7 @@ def onboard(file: Path, verify_timeout: VerifyTimeout = None) -> None:
     warn_if_senders_unauthenticated()
     migrate()
     request_id = record_request(raw, request)
-    raise typer.Exit(run_onboarding(request_id, verify_timeout))
+    raise typer.Exit(run_onboarding(out, err, request_id, verify_timeout))
 
 
 @app.command()
@@ -129,7 +138,7 @@ def retry(request_id: int, verify_timeout: VerifyTimeout = None) -> None:
             crud.get_request(session, request_id=request_id)
         except LookupError as exc:
             raise fail(str(exc), EXIT_REFUSED) from exc
-    raise typer.Exit(run_onboarding(request_id, verify_timeout))
+    raise typer.Exit(run_onboarding(out, err, request_id, verify_timeout))
 
 
 def held_request(
@@ -157,6 +166,8 @@ def approve(
     verify_timeout: VerifyTimeout = None,
 ) -> None:
     """Let a held request run (ops checked the sender), then run its onboarding."""
+    from flows.questions import approve as approve_request
+
     migrate()
     with session_scope() as session:
         request = held_request(session, request_id)
@@ -168,8 +179,8 @@ def approve(
         found = crud.get_company_by_name(session, name=name) if name else None
         if found is None:
             raise fail("name the company with --company (the sender is unknown)", EXIT_REFUSED)
-        crud.approve_request(session, request=request, company=found)
-    raise typer.Exit(run_onboarding(request_id, verify_timeout))
+        approve_request(session, request, found)
+    raise typer.Exit(run_onboarding(out, err, request_id, verify_timeout))
 
 
 @app.command()
@@ -177,12 +188,15 @@ def reject(
     request_id: int, reason: Annotated[str, typer.Option(help="Why, for the record.")]
 ) -> None:
     """Refuse a request that waits on ops (held, unsure, or a question) for good."""
+    from flows.questions import reject as reject_request
+
     migrate()
     with session_scope() as session:
         request = held_request(
             session, request_id, states=(*WAITING_FOR_A_PERSON, RequestState.waiting_on_ops)
         )
-        crud.reject_by_ops(session, request=request, why=reason)
+        reject_request(session, request, reason)
+    run_onboarding(out, err, request_id, None)  # its run ends on the refusal
     out.print(f"Request {request_id} rejected.")
 
 
@@ -192,16 +206,21 @@ app.add_typer(operator_app, name="operator")
 
 @operator_app.command("add")
 def operator_add(company: str, operator: str) -> None:
-    """Let COMPANY map spots of HotSpot OPERATOR (as HotSpot writes it); then `retry`."""
+    """Let COMPANY map spots of HotSpot OPERATOR (as HotSpot writes it), and continue every
+    request of the company that waited on an operator."""
+    from flows.questions import confirm_operator
+
     migrate()
     with session_scope() as session:
         found = crud.get_company_by_name(session, name=company)
         if found is None:
             raise fail(f"no company named {company!r}; seed it first", EXIT_REFUSED)
-        added = crud.add_hotspot_operator(session, company=found, operator=operator)
+        known = found.operates(operator)
+        waiting = [request.id or 0 for request in confirm_operator(session, found, operator)]
         operators = ", ".join(found.hotspot_operators)
-    verb = "Added" if added else "Already on file:"
+    verb = "Already on file:" if known else "Added"
     out.print(f"{verb} {operator!r} for {found.name} (operators: {operators}).", markup=False)
+    raise typer.Exit(continue_requests(waiting))
 
 
 def warn_if_senders_unauthenticated() -> None:
@@ -209,17 +228,6 @@ def warn_if_senders_unauthenticated() -> None:
     warning = sender_authentication_off_warning(settings.mail_trusted_authserv_ids)
     if warning:
         err.print(warning, markup=False, highlight=False, soft_wrap=True)
-
-
-def run_onboarding(request_id: int, verify_timeout: float | None) -> int:
-    """Run the flow in this process, print where the request stands, return the exit code."""
-    from flows.onboard_request import onboard_request
-
-    asyncio.run(onboard_request(request_id, verify_timeout, return_state=True))
-    with session_scope() as session:
-        outcome = crud.request_outcome(session, request_id=request_id)
-    print_outcome(out, outcome)
-    return EXIT_BY_STATE.get(RequestState(outcome.state), EXIT_REFUSED)
 
 
 @app.command()

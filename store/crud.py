@@ -195,6 +195,16 @@ def get_request(session: Session, *, request_id: int) -> OnboardingRequest:
     return request
 
 
+def company_requests(
+    session: Session, *, company_id: int, state: RequestState
+) -> Sequence[OnboardingRequest]:
+    return session.exec(
+        select(OnboardingRequest)
+        .where(OnboardingRequest.company_id == company_id, OnboardingRequest.state == state)
+        .order_by(OnboardingRequest.id)
+    ).all()
+
+
 def list_requests(session: Session) -> Sequence[OnboardingRequest]:
     return session.exec(select(OnboardingRequest).order_by(OnboardingRequest.id)).all()
 
