@@ -13,10 +13,9 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from sqlmodel import Session
 
-from cli.output import print_outcome, print_status
+from cli.output import console, print_outcome, print_status
 from cli.sandbox import sandbox
 from parsers import NotASpotIDRequest, SpotIDRequest, UnreadableInput, parse_any
 from settings import settings
@@ -25,12 +24,16 @@ from store.db import migrate, session_scope
 from store.models import OnboardingRequest, RequestState
 from store.schemas import SeedFile
 
-app = typer.Typer(help="Onboard customers' HotSpot SpotIDs into Offstreet.", no_args_is_help=True)
+app = typer.Typer(
+    help="Onboard customers' HotSpot SpotIDs into Offstreet.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # a traceback's locals may hold a token or a key
+)
 app.command(help="Run the HotSpot sandbox: a local HTTP server implementing HotSpot's API.")(
     sandbox
 )
-out = Console()
-err = Console(stderr=True)
+out = console()
+err = console(stderr=True)
 
 EXIT_REFUSED, EXIT_UNREADABLE, EXIT_NOT_A_REQUEST, EXIT_WAITING = 1, 2, 3, 4
 EXIT_BY_STATE = {
@@ -42,7 +45,7 @@ EXIT_BY_STATE = {
 
 
 def fail(message: str, code: int) -> typer.Exit:
-    err.print(message, markup=False, highlight=False, soft_wrap=True)
+    err.print(message, highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 

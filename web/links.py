@@ -10,13 +10,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import re
 import secrets
 import time
 from dataclasses import dataclass
 
 from settings import settings
+from store.files import generated_key
 
 TOKEN_FORMAT = re.compile(r"(\d{1,12})\.(\d{1,12})\.([A-Za-z0-9_-]{43})")
 
@@ -46,17 +46,9 @@ def signing_key() -> bytes:
     """FORM_LINK_SECRET, or a random key generated once into the data dir (mode 600)."""
     if settings.form_link_secret is not None:
         return settings.form_link_secret.get_secret_value().encode()
-    key_file = settings.data_dir / "form-link.key"
-    if not key_file.exists():
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process made it first: use theirs
-            pass
-        else:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(32))
-    return key_file.read_text().strip().encode()
+    return generated_key(
+        settings.data_dir / "form-link.key", lambda: secrets.token_urlsafe(32)
+    ).encode()
 
 
 def sign(message: str) -> str:
