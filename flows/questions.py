@@ -20,6 +20,7 @@ from settings import settings
 from store import crud
 from store.db import session_scope
 from store.models import OnboardingRequest, RequestState, SpotVerdict
+from tasks.markdown import md_text
 from tasks.validate import WAITING_FOR_A_PERSON
 
 REJECT = "Reject the request"
@@ -85,21 +86,24 @@ def _question_for(
 ) -> tuple[str, type[RunInput], str] | None:
     companies = [c.name for c in crud.list_companies(session)]
     lines = crud.request_spots(session, request_id=request.id or 0)
-    spots = "\n".join(f"- {line.location}: SpotID {line.spot_id}" for line in lines)
+    spots = "\n".join(
+        f"- {md_text(line.location)}: SpotID {md_text(line.spot_id)}" for line in lines
+    )
     if request.state in WAITING_FOR_A_PERSON:
         return (
             "approval",
             approval_form(companies),
             (
-                f"**Request {request.id} from {request.sender} is held:** {request.reason}\n\n"
-                f"Subject: {request.subject or '—'}\n\n{spots}\n\n"
+                f"**Request {request.id} from {md_text(request.sender)} is held:** "
+                f"{md_text(request.reason)}\n\n"
+                f"Subject: {md_text(request.subject or '—')}\n\n{spots}\n\n"
                 "Approve it for a company, or reject it."
             ),
         )
     if request.state == RequestState.waiting_on_ops and request.company_id is not None:
         company = crud.get_company(session, company_id=request.company_id)
         waiting = "\n".join(
-            f"- SpotID {mapping.spot_id}: {mapping.reason}"
+            f"- SpotID {md_text(mapping.spot_id)}: {md_text(mapping.reason)}"
             for mapping in crud.request_mappings(session, request_id=request.id or 0)
             if mapping.reason
         )
@@ -107,7 +111,8 @@ def _question_for(
             "token",
             CompanyToken,
             (
-                f"**{company.name}'s HotSpot company token is needed.**\n\n{waiting}\n\n"
+                f"**{md_text(company.name)}'s HotSpot company token is needed.**\n\n"
+                f"{waiting}\n\n"
                 "Ask the customer for it and paste it here: it is stored encrypted, removed "
                 "from this run's input, and the TEST123 check runs again with it."
             ),
@@ -121,7 +126,8 @@ def _question_for(
             "location",
             location_form([line.location for line in unknown], names),
             (
-                f"**Request {request.id} names locations {company.name} does not have.**\n\n"
+                f"**Request {request.id} names locations {md_text(company.name)} does not "
+                f"have.**\n\n"
                 f"{spots}\n\nPick the location each one means, or reject the request."
             ),
         )
