@@ -20,6 +20,7 @@ from store.models import (
     InboundMessage,
     Integration,
     IntegrationState,
+    IssuedLink,
     Location,
     MappingState,
     OnboardingRequest,
@@ -558,3 +559,35 @@ def company_request(
         return request
     named = (request.parsed or {}).get("company") or ""
     return request if normalise_location(named) == normalise_location(company.name) else None
+
+
+def record_form_link(
+    session: Session, *, company_id: int, token_digest: str, expires_at: datetime
+) -> IssuedLink:
+    """Remember a form link made for the company (by the digest of its token)."""
+    link = IssuedLink(company_id=company_id, token_digest=token_digest, expires_at=expires_at)
+    session.add(link)
+    session.flush()
+    return link
+
+
+def find_form_link(
+    session: Session, *, link_id: int | None = None, token_digest: str | None = None
+) -> IssuedLink | None:
+    """The recorded form link with that id, or with that token's digest."""
+    if link_id is not None:
+        return session.get(IssuedLink, link_id)
+    return session.exec(select(IssuedLink).where(IssuedLink.token_digest == token_digest)).first()
+
+
+def revoke_form_link(session: Session, *, link: IssuedLink) -> None:
+    if link.revoked_at is None:
+        link.revoked_at = utcnow()
+        session.add(link)
+
+
+def form_link_revoked(session: Session, *, token_digest: str) -> bool:
+    revoked = select(IssuedLink.id).where(
+        IssuedLink.token_digest == token_digest, col(IssuedLink.revoked_at).is_not(None)
+    )
+    return session.exec(revoked).first() is not None

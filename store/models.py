@@ -270,3 +270,18 @@ class TestPermit(SQLModel, table=True):
     created_at: datetime = created_now()
     visible_at: datetime | None = timestamp(nullable=True)
     revoked_at: datetime | None = timestamp(nullable=True)
+
+
+class IssuedLink(SQLModel, table=True):
+    """A form link `form-link` made, so that one can be revoked before it expires.
+
+    Only a digest of the link's token is kept: the store never holds a link that works. A
+    link revoked without having been recorded (made elsewhere) gets its row then.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    company_id: int = Field(foreign_key="company.id", index=True)
+    token_digest: str = Field(unique=True)
+    expires_at: datetime = timestamp()
+    issued_at: datetime = created_now()
+    revoked_at: datetime | None = timestamp(nullable=True)

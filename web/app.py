@@ -20,7 +20,7 @@ from store.db import migrate
 from web import api, customer
 from web.checks import SpotChecker
 from web.limits import LimitBody
-from web.links import ExpiredLink, LinkError
+from web.links import ExpiredLink, LinkError, RevokedLink
 from web.security import CSRFError
 from web.submit import Launch, Onboardings
 from web.templating import templates
@@ -84,7 +84,7 @@ def create_app(*, launch: Launch | None = None) -> FastAPI:
     async def link_refused(request: Request, exc: LinkError) -> Response:
         hint = (
             "Ask your Offstreet contact for a new link."
-            if isinstance(exc, ExpiredLink)
+            if isinstance(exc, ExpiredLink | RevokedLink)
             else "Open the link exactly as Offstreet sent it, or ask for a new one."
         )
         return page(request, 403, "This link cannot be used", str(exc), hint)
