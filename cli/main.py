@@ -7,13 +7,13 @@ Exit codes: 0 done (live), 1 refused or failed (the reason is printed), 2 input 
 from __future__ import annotations
 
 import asyncio
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from sqlmodel import Session
 
 from cli.onboarding import (
@@ -23,26 +23,31 @@ from cli.onboarding import (
     EXIT_UNREADABLE,
     run_onboarding,
 )
-from cli.output import print_status
+from cli.output import console, print_status
 from cli.sandbox import sandbox
 from parsers import NotASpotIDRequest, SpotIDRequest, UnreadableInput, parse_any
-from settings import settings
+from settings import MAX_FORM_LINK_DAYS, settings
 from store import crud
 from store.db import migrate, session_scope
 from store.models import WAITING_FOR_A_PERSON, OnboardingRequest, RequestState
 from store.schemas import SeedFile
 from trust import sender_authentication_off_warning
+from trust.ownership import operates
 
-app = typer.Typer(help="Onboard customers' HotSpot SpotIDs into Offstreet.", no_args_is_help=True)
+app = typer.Typer(
+    help="Onboard customers' HotSpot SpotIDs into Offstreet.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # a traceback's locals may hold a token or a key
+)
 app.command(help="Run the HotSpot sandbox: a local HTTP server implementing HotSpot's API.")(
     sandbox
 )
-out = Console()
-err = Console(stderr=True)
+out = console()
+err = console(stderr=True)
 
 
 def fail(message: str, code: int) -> typer.Exit:
-    err.print(message, markup=False, highlight=False, soft_wrap=True)
+    err.print(message, highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -215,7 +220,7 @@ def operator_add(company: str, operator: str) -> None:
         found = crud.get_company_by_name(session, name=company)
         if found is None:
             raise fail(f"no company named {company!r}; seed it first", EXIT_REFUSED)
-        known = found.operates(operator)
+        known = operates(found.hotspot_operators, operator)
         waiting = [request.id or 0 for request in confirm_operator(session, found, operator)]
         operators = ", ".join(found.hotspot_operators)
     verb = "Already on file:" if known else "Added"
@@ -299,16 +304,45 @@ def serve(
 def form_link(
     company: str,
     days: Annotated[
-        float | None, typer.Option(help="Days the link is valid (default: FORM_LINK_DAYS).")
+        float | None,
+        typer.Option(
+            help=f"Days the link is valid, at most {MAX_FORM_LINK_DAYS} (default: FORM_LINK_DAYS)."
+        ),
     ] = None,
     base_url: Annotated[
         str | None, typer.Option(help="Where the form is served (default: WEB_BASE_URL).")
     ] = None,
+    revoke: Annotated[
+        str | None,
+        typer.Option(metavar="LINK_OR_ID", help="Revoke one of COMPANY's links instead."),
+    ] = None,
 ) -> None:
-    """Print a signed, expiring link to COMPANY's request form, to send to its contact."""
+    """Print a signed, expiring link to COMPANY's request form (its id on stderr); or revoke
+    one of its links, by id or as it was sent."""
     from web.commands import form_link as make_link
+    from web.commands import revoke_form_link
+    from web.links import LinkError
 
-    link = make_link(company, days=days, base_url=base_url)
+    if revoke is not None:
+        try:
+            revoked = revoke_form_link(company, revoke)
+        except (LookupError, LinkError) as exc:
+            raise fail(f"cannot revoke {revoke!r}: {exc}", EXIT_REFUSED) from exc
+        if revoked is None:
+            raise fail(f"no company named {company!r}; seed it first", EXIT_REFUSED)
+        out.print(f"Revoked form link {revoked} of {company}: it opens nothing any more.")
+        return
+    try:
+        link = make_link(company, days=days, base_url=base_url)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--days") from exc
     if link is None:
         raise fail(f"no company named {company!r}; seed it first", EXIT_REFUSED)
-    typer.echo(link)
+    typer.echo(link.url)
+    err.print(
+        f"Form link {link.link_id} for {company}, valid until {link.expires_at:%Y-%m-%d %H:%M} "
+        f"UTC; revoke it with: hotspot-onboard form-link {shlex.quote(company)} "
+        f"--revoke {link.link_id}",
+        highlight=False,
+        soft_wrap=True,
+    )

@@ -34,6 +34,7 @@ from store.models import (
     RequestState,
     SpotVerdict,
 )
+from tasks.markdown import md_text
 from tasks.policy import gather_all
 
 REJECT = "Reject the request"
@@ -137,27 +138,33 @@ async def _ignore_stale_answers(*, keep: str) -> None:
 def _form_for(session: Session, request: OnboardingRequest, question: Question) -> type[RunInput]:
     """The question as a run-input form, its description saying what is at stake."""
     lines = crud.request_spots(session, request_id=request.id or 0)
-    spots = "\n".join(f"- {line.location}: SpotID {line.spot_id}" for line in lines)
+    spots = "\n".join(
+        f"- {md_text(line.location)}: SpotID {md_text(line.spot_id)}" for line in lines
+    )
     company = (
         crud.get_company(session, company_id=request.company_id) if request.company_id else None
     )
+    name = md_text(company.name) if company else ""
     if question == Question.approval:
         companies = [c.name for c in crud.list_companies(session)]
-        notes = "".join(f"\n\nNote: {note}" for note in request.trust_notes)
+        notes = "".join(f"\n\nNote: {md_text(note)}" for note in request.trust_notes)
         form = approval_form(companies, company.name if company else None)
         description = (
-            f"**Request {request.id} from {request.sender} is held:** {request.reason}"
-            f"{notes}\n\nSubject: {request.subject or '—'}\n\n{spots}\n\n"
+            f"**Request {request.id} from {md_text(request.sender)} is held:** "
+            f"{md_text(request.reason)}{notes}\n\n"
+            f"Subject: {md_text(request.subject or '—')}\n\n{spots}\n\n"
             "Approve it for a company, or reject it."
         )
     elif question == Question.operator:
         assert company is not None
         unconfirmed = [line for line in lines if line.verdict == SpotVerdict.operator_unconfirmed]
-        waiting = "\n".join(f"- SpotID {line.spot_id}: {line.reason}" for line in unconfirmed)
+        waiting = "\n".join(
+            f"- SpotID {md_text(line.spot_id)}: {md_text(line.reason)}" for line in unconfirmed
+        )
         form = operator_form(unconfirmed_operators(unconfirmed), company.name)
         description = (
-            f"**HotSpot names operators {company.name} does not have on file.**\n\n"
-            f"{waiting}\n\nAdd each operator to {company.name} if it enforces there "
+            f"**HotSpot names operators {name} does not have on file.**\n\n"
+            f"{waiting}\n\nAdd each operator to {name} if it enforces there "
             "(its SpotIDs then go ahead), or refuse its SpotIDs."
         )
     elif question == Question.location:
@@ -166,19 +173,19 @@ def _form_for(session: Session, request: OnboardingRequest, question: Question) 
         names = [loc.name for loc in crud.company_locations(session, company=company)]
         form = location_form(unknown, names)
         description = (
-            f"**Request {request.id} names locations {company.name} does not have.**\n\n"
+            f"**Request {request.id} names locations {name} does not have.**\n\n"
             f"{spots}\n\nPick the location each one means, or reject the request."
         )
     else:
         assert company is not None
         waiting = "\n".join(
-            f"- SpotID {mapping.spot_id}: {mapping.reason}"
+            f"- SpotID {md_text(mapping.spot_id)}: {md_text(mapping.reason)}"
             for mapping in crud.request_mappings(session, request_id=request.id or 0)
             if mapping.reason
         )
         form = CompanyToken
         description = (
-            f"**{company.name}'s HotSpot company token is needed.**\n\n{waiting}\n\n"
+            f"**{name}'s HotSpot company token is needed.**\n\n{waiting}\n\n"
             "Ask the customer for it and paste it here: it is stored encrypted, removed "
             "from this run's input, and the TEST123 check runs again with it."
         )

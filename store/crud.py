@@ -21,6 +21,7 @@ from store.models import (
     InboundMessage,
     Integration,
     IntegrationState,
+    IssuedLink,
     Location,
     MappingState,
     OnboardingRequest,
@@ -42,6 +43,7 @@ from store.schemas import (
     SpotStatus,
     StatusReport,
 )
+from trust.ownership import operates
 
 
 def normalise_location(name: str) -> str:
@@ -120,7 +122,7 @@ def company_locations(session: Session, *, company: Company) -> Sequence[Locatio
 def add_hotspot_operator(session: Session, *, company: Company, operator: str) -> bool:
     """Let the company map spots of this HotSpot operator; False if it already could."""
     operator = " ".join(operator.split())
-    if not operator or operator.casefold() in {o.casefold() for o in company.hotspot_operators}:
+    if not operator or operates(company.hotspot_operators, operator):
         return False
     company.hotspot_operators = [*company.hotspot_operators, operator]  # a new list: JSON change
     session.add(company)
@@ -612,3 +614,35 @@ def company_request(
             OnboardingRequest.id == request_id, OnboardingRequest.company_id == company.id
         )
     ).first()
+
+
+def record_form_link(
+    session: Session, *, company_id: int, token_digest: str, expires_at: datetime
+) -> IssuedLink:
+    """Remember a form link made for the company (by the digest of its token)."""
+    link = IssuedLink(company_id=company_id, token_digest=token_digest, expires_at=expires_at)
+    session.add(link)
+    session.flush()
+    return link
+
+
+def find_form_link(
+    session: Session, *, link_id: int | None = None, token_digest: str | None = None
+) -> IssuedLink | None:
+    """The recorded form link with that id, or with that token's digest."""
+    if link_id is not None:
+        return session.get(IssuedLink, link_id)
+    return session.exec(select(IssuedLink).where(IssuedLink.token_digest == token_digest)).first()
+
+
+def revoke_form_link(session: Session, *, link: IssuedLink) -> None:
+    if link.revoked_at is None:
+        link.revoked_at = utcnow()
+        session.add(link)
+
+
+def form_link_revoked(session: Session, *, token_digest: str) -> bool:
+    revoked = select(IssuedLink.id).where(
+        IssuedLink.token_digest == token_digest, col(IssuedLink.revoked_at).is_not(None)
+    )
+    return session.exec(revoked).first() is not None

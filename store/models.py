@@ -143,10 +143,6 @@ class Company(SQLModel, table=True):
         domain = address.rpartition("@")[2]
         return bool(address) and (address in self.contacts or (domain in self.domains))
 
-    def operates(self, operator: str) -> bool:
-        """Whether spots of this HotSpot operator are the company's to map."""
-        return operator.casefold() in {known.casefold() for known in self.hotspot_operators}
-
 
 class Location(SQLModel, table=True):
     """One of a company's parking locations in Offstreet."""
@@ -301,4 +297,19 @@ class TestPermit(SQLModel, table=True):
     end_time: datetime = timestamp()
     created_at: datetime = created_now()
     visible_at: datetime | None = timestamp(nullable=True)
+    revoked_at: datetime | None = timestamp(nullable=True)
+
+
+class IssuedLink(SQLModel, table=True):
+    """A form link `form-link` made, so that one can be revoked before it expires.
+
+    Only a digest of the link's token is kept: the store never holds a link that works. A
+    link revoked without having been recorded (made elsewhere) gets its row then.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    company_id: int = Field(foreign_key="company.id", index=True)
+    token_digest: str = Field(unique=True)
+    expires_at: datetime = timestamp()
+    issued_at: datetime = created_now()
     revoked_at: datetime | None = timestamp(nullable=True)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 
 class CompanyIn(BaseModel):
     """A company as ops describe it in a seed file."""
+
+    # A refused seed file is reported without its values: they may hold a company token.
+    model_config = ConfigDict(hide_input_in_errors=True)
 
     name: str = Field(min_length=1)
     contacts: list[str] = Field(default_factory=list)
@@ -19,6 +22,8 @@ class CompanyIn(BaseModel):
 
 
 class SeedFile(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     companies: list[CompanyIn]
 
 

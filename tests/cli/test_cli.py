@@ -188,3 +188,16 @@ def test_reject_a_held_request(store) -> None:
     status = json.loads(runner.invoke(app, ["status", "--json"]).stdout)
     assert status["requests"][0]["state"] == "rejected"
     assert status["requests"][0]["reason"] == "rejected by ops: spam"
+
+
+def test_seed_never_prints_a_token_of_a_refused_file(store, tmp_path: Path) -> None:
+    seed_file = tmp_path / "companies.json"
+    for company in (
+        {"contacts": ["a@b.example"], "hotspot_token": "tok-in-clear-0123"},  # no name
+        {"name": "Acme Parking", "hotspot_token": ["tok-in-clear-0123"]},  # not a string
+    ):
+        seed_file.write_text(json.dumps({"companies": [company]}))
+        result = runner.invoke(app, ["seed", str(seed_file)])
+        assert result.exit_code == 2
+        assert "is not a valid seed file" in result.stderr
+        assert "tok-in-clear-0123" not in result.output
