@@ -32,6 +32,7 @@ from store.models import (
     RequestState,
     SpotMapping,
     SpotVerdict,
+    StoreIdentity,
     TestPermit,
     utcnow,
 )
@@ -49,6 +50,16 @@ from trust.ownership import operates
 def normalise_location(name: str) -> str:
     """The form location names are compared in: case and spacing never matter."""
     return re.sub(r"\s+", " ", name).strip().casefold()
+
+
+# --- the store itself -------------------------------------------------------------------
+
+
+def store_id(session: Session) -> str:
+    """This store's identity (made by its first migration run)."""
+    identity = session.exec(select(StoreIdentity)).first()
+    assert identity is not None, "migrations create the store's identity"
+    return identity.id
 
 
 # --- companies ---------------------------------------------------------------------------

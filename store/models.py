@@ -120,6 +120,13 @@ class PermitState(StrEnum):
 ACTIVE_PERMIT_STATES = (PermitState.pending, PermitState.issued, PermitState.visible)
 
 
+class StoreIdentity(SQLModel, table=True):
+    """One row: this store's id, made when it was created. Names the pipeline gives things
+    in shared systems (Prefect artifact keys) carry it, so two stores never collide there."""
+
+    id: str = Field(primary_key=True, max_length=32)
+
+
 class Company(SQLModel, table=True):
     """A customer; its contacts and domains decide who may ask for an onboarding."""
 

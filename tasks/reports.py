@@ -1,5 +1,9 @@
 """What ops see on a run in the Prefect UI: the SpotID table, polling progress, a summary.
 
+Each is one artifact per run, updated in place as the run goes (the run's Artifacts tab shows
+where things stand now, not a pile of versions); keys carry the store's id, so requests of two
+stores sharing a Prefect server never mix (`request-12-<store>-spotids`).
+
 The UI renders descriptions, the summary and every table cell as Markdown: text that came
 from a customer (or HotSpot) goes in through `md_text` only.
 """
@@ -7,11 +11,20 @@ from a customer (or HotSpot) goes in through `md_text` only.
 from __future__ import annotations
 
 from prefect.artifacts import (
-    acreate_markdown_artifact,
+    Artifact,
+    MarkdownArtifact,
+    TableArtifact,
     acreate_progress_artifact,
-    acreate_table_artifact,
     aupdate_progress_artifact,
 )
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import ArtifactUpdate
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterFlowRunId,
+    ArtifactFilterKey,
+)
+from prefect.runtime import flow_run
 
 from store import crud
 from store.db import session_scope
@@ -28,20 +41,50 @@ STATUS_WORDS = {
     "live": "live",
     "already_live": "already live (skipped)",
     "waiting_on_ops": "waiting on ops",
+    "unknown_location": "location unknown (ops pick one)",
+    "operator_unconfirmed": "operator to confirm (ops)",
+    "held": "held for approval",
+    "needs_review": "needs review",
     "rejected": "refused",
     "failed": "failed",
 }
 
 
+def artifact_key(request_id: int, what: str) -> str:
+    """`request-12-<store id>-spotids`: unique across stores sharing one Prefect server."""
+    with session_scope() as session:
+        store = crud.store_id(session)[:12]
+    return f"request-{request_id}-{store}-{what}"
+
+
+async def publish(artifact: Artifact) -> None:
+    """Create the run's artifact of this key, or update it in place if the run has one."""
+    async with get_client() as client:
+        existing = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=[artifact.key or ""]),
+                flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run.id]),
+            ),
+            limit=1,
+        )
+        if not existing:
+            await artifact.acreate(client)
+            return
+        update = ArtifactUpdate(data=await artifact.aformat(), description=artifact.description)
+        await client.update_artifact(existing[0].id, update)
+
+
 async def publish_spot_table(request_id: int) -> None:
-    """The request's SpotIDs with location and state; a new version after every step."""
+    """The request's SpotIDs with location and state, updated after every step."""
     with session_scope() as session:
         outcome = crud.request_outcome(session, request_id=request_id)
-    await acreate_table_artifact(
-        key=f"request-{request_id}-spotids",
-        table=spot_rows(outcome),
-        description=f"SpotIDs of request {request_id} "
-        f"({md_text(outcome.company or 'unknown company')})",
+    await publish(
+        TableArtifact(
+            key=artifact_key(request_id, "spotids"),
+            table=spot_rows(outcome),
+            description=f"SpotIDs of request {request_id} "
+            f"({md_text(outcome.company or 'unknown company')})",
+        )
     )
 
 
@@ -74,7 +117,7 @@ class PollProgress:
         if self.artifact_id is None:
             self.artifact_id = await acreate_progress_artifact(
                 progress=percent,
-                key=f"request-{self.request_id}-polling",
+                key=artifact_key(self.request_id, "polling"),
                 description=description,
             )
         else:
@@ -85,10 +128,12 @@ class PollProgress:
 
 async def publish_summary(outcome: RequestOutcome) -> None:
     """The run's last word: what went live, what was refused and why, what ops do next."""
-    await acreate_markdown_artifact(
-        key=f"request-{outcome.request_id}-summary",
-        markdown=summary_markdown(outcome),
-        description=md_text(outcome.headline),
+    await publish(
+        MarkdownArtifact(
+            key=artifact_key(outcome.request_id, "summary"),
+            markdown=summary_markdown(outcome),
+            description=md_text(outcome.headline),
+        )
     )
 
 
