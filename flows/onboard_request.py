@@ -13,7 +13,7 @@ from prefect.client.schemas.objects import FlowRun
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, Paused, State
 
-from flows.questions import answer_from_ops
+from flows.questions import answer_from_ops, ignore_stale_answers
 from flows.runs import tag_outcome
 from inbox.replies import ReplyKind
 from settings import settings
@@ -139,6 +139,7 @@ async def conclude(request_id: int) -> State[RequestOutcome]:
     with session_scope() as session:
         outcome = crud.request_outcome(session, request_id=request_id)
     get_run_logger().info(outcome.headline)
+    await ignore_stale_answers()  # an answer given too late is logged, never silently dropped
     await tag_outcome(str(flow_run.id), outcome.state)
     await publish_spot_table(request_id)
     await publish_summary(outcome)

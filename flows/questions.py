@@ -93,7 +93,7 @@ async def answer_from_ops(request_id: int) -> bool:
         question = open_question(session, request)
         key = f"{question}-{request.questions_answered}"
         form = None if question is None else _form_for(session, request, question)
-    await _ignore_stale_answers(keep=key)
+    await ignore_stale_answers(keep=key)
     if question is None or form is None:
         return False
     await tag_outcome(str(flow_run.id), request.state)  # what the run waits on, as a tag
@@ -124,9 +124,13 @@ async def answer_from_ops(request_id: int) -> bool:
     return carry_on
 
 
-async def _ignore_stale_answers(*, keep: str) -> None:
+async def ignore_stale_answers(*, keep: str = "") -> None:
     """Answers given in the UI to questions no longer open: logged as ignored, then removed."""
-    stale = await afilter_flow_run_input(key_prefix=ANSWER_KEY_PREFIX, flow_run_id=flow_run.id)
+    if deployment.id is None:
+        return
+    stale = await afilter_flow_run_input(
+        key_prefix=ANSWER_KEY_PREFIX, limit=1000, flow_run_id=flow_run.id
+    )
     for answer in stale:
         if answer.key.endswith("-response") and answer.key != f"{ANSWER_KEY_PREFIX}{keep}-response":
             get_run_logger().warning(

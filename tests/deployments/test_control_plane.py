@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName, LogFilter
+from prefect.input.actions import acreate_flow_run_input, aread_flow_run_input
 
 from store import crud
 from store.db import session_scope
@@ -65,6 +66,15 @@ async def test_cli_answers_resume_the_deployed_run(stack: Stack, hotspot, tmp_pa
     assert run.state.is_completed() and "outcome:live" in run.tags
     with session_scope() as session:
         assert crud.get_request(session, request_id=1).flow_run_id == str(run.id)
+
+    # An answer typed in the UI after the command line answered: logged as ignored, removed.
+    late = "suspended-token-0-response"
+    await acreate_flow_run_input(late, {"token": "too-late"}, flow_run_id=run.id)
+    assert hotspot_onboard(stack, "retry", "1").returncode == 0
+    assert await aread_flow_run_input(late, flow_run_id=run.id) is None
+    async with get_client() as client:
+        logs = await client.read_logs(LogFilter(flow_run_id={"any_": [run.id]}))
+    assert any("Ignored an answer (suspended-token-0-response)" in log.message for log in logs)
 
 
 async def test_held_request_run_asks_and_approve_resolves_it(
