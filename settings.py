@@ -193,6 +193,14 @@ class Settings(BaseSettings):
         "request in.",
     )
 
+    run_lease_seconds: float = Field(
+        default=60.0,
+        ge=5,
+        validation_alias="RUN_LEASE_SECONDS",
+        description="How long a run's hold on its request lasts without renewal (renewed every "
+        "third of it while the run is alive): a run gone for longer was interrupted, and another "
+        "may take the request over.",
+    )
     ops_answer_timeout_seconds: int = Field(
         default=7 * 24 * 3600,
         gt=0,

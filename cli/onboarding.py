@@ -2,7 +2,8 @@
 until it ends or waits on a person, its outcome printed, and the exit code scripts read.
 
 Exit codes: 0 done (live), 1 refused or failed (the reason is printed), 2 input unreadable,
-3 not a SpotID request, 4 waiting on ops (what is needed and the command that continues).
+3 not a SpotID request, 4 waiting on ops (what is needed and the command that continues),
+5 another run is working on the request right now (the message names it).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from store.db import session_scope
 from store.models import RequestState
 
 EXIT_DONE, EXIT_REFUSED, EXIT_UNREADABLE, EXIT_NOT_A_REQUEST, EXIT_WAITING = 0, 1, 2, 3, 4
+EXIT_BUSY = 5  # another run is at work on the request: follow that one
 EXIT_BY_STATE = {
     RequestState.live: EXIT_DONE,
     RequestState.waiting_on_ops: EXIT_WAITING,
@@ -36,7 +38,10 @@ def run_onboarding(
         state = run.state.name if run.state else "unknown"
         err.print(f"Request {request_id}: run '{run.name}' is {state}", markup=False)
 
-    asyncio.run(run_until_at_rest(request_id, verify_timeout, on_change=say))
+    state = asyncio.run(run_until_at_rest(request_id, verify_timeout, on_change=say))
+    if state is not None and state.is_cancelled():
+        err.print(state.message or f"request {request_id}'s run was cancelled", markup=False)
+        return EXIT_BUSY
     with session_scope() as session:
         outcome = crud.request_outcome(session, request_id=request_id)
     print_outcome(out, outcome)

@@ -61,13 +61,18 @@ def print_status(console: Console, report: StatusReport) -> None:
             )
     console.print(integrations)
     requests = Table(title="Requests")
-    for column in ("#", "Company", "State", "SpotIDs", "Reason"):
+    for column in ("#", "Company", "State", "Run last seen", "SpotIDs", "Reason"):
         requests.add_column(column)
     for request in report.requests:
+        state = styled(request.state)
+        if request.interrupted:
+            state.append(" (interrupted: `retry` takes it over)", style="red")
+        seen = request.run_last_seen_at
         requests.add_row(
             str(request.request_id),
             request.company or "",
-            styled(request.state),
+            state,
+            seen.strftime("%Y-%m-%d %H:%M:%S UTC") if seen else "",
             ", ".join(spot.spot_id for spot in request.spots),
             request.reason or "",
         )

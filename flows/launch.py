@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
 from prefect.flow_engine import run_flow_async
+from prefect.states import State
 
 from flows.onboard_request import onboard_request
-from flows.runs import follow, read_run, start_again
+from flows.runs import follow, mark_crashed, read_run, start_again
 from settings import settings
 from store import crud
 from store.db import session_scope
@@ -40,13 +42,13 @@ async def run_until_at_rest(
     verify_timeout: float | None,
     *,
     on_change: Callable[[FlowRun], None] = lambda run: None,
-) -> None:
-    """Start or continue the request's one run and wait until it ends or waits on a person."""
+) -> State[Any] | None:
+    """Start or continue the request's one run, wait until it ends or waits on a person; the
+    state it is left in."""
     if not deployed():
-        await _run_in_process(request_id, verify_timeout)
-        return
+        return await _run_in_process(request_id, verify_timeout)
     run = await _deployed_run(request_id, verify_timeout=verify_timeout)
-    await follow(run.id, on_change=on_change)
+    return (await follow(run.id, on_change=on_change)).state
 
 
 async def _deployed_run(request_id: int, *, verify_timeout: float | None) -> FlowRun:
@@ -55,7 +57,12 @@ async def _deployed_run(request_id: int, *, verify_timeout: float | None) -> Flo
         request = crud.get_request(session, request_id=request_id)
         key, source, run_id = request.key, request.source.value, request.flow_run_id
         names = crud.company_names(session, company_ids=[request.company_id or 0])
+        interrupted, last_seen = request.interrupted, request.run_last_seen_at
     run = await read_run(run_id)
+    if run is not None and run.state is not None and run.state.is_running() and interrupted:
+        # Prefect still says Running, but the run stopped renewing its hold: it is dead.
+        await mark_crashed(run, f"its process stopped at work (last seen {last_seen})")
+        run = await read_run(run_id)
     if run is not None and run.deployment_id is not None:
         if verify_timeout is not None:
             parameters = {**run.parameters, "verify_timeout": verify_timeout}
@@ -80,16 +87,17 @@ async def _deployed_run(request_id: int, *, verify_timeout: float | None) -> Flo
     return run
 
 
-async def _run_in_process(request_id: int, verify_timeout: float | None) -> None:
+async def _run_in_process(request_id: int, verify_timeout: float | None) -> State[Any]:
     """Run the flow here: the request's recorded run again if the API knows it, else a new one."""
     with session_scope() as session:
         run_id = crud.get_request(session, request_id=request_id).flow_run_id
     run = await read_run(run_id)
     if run is None or run.deployment_id is not None:
-        await onboard_request(request_id, verify_timeout, return_state=True)
-        return
+        return await onboard_request(request_id, verify_timeout, return_state=True)
     await start_again(run)
     async with get_client() as client:
         run = await client.read_flow_run(run.id)
     parameters = {"request_id": request_id, "verify_timeout": verify_timeout}
-    await run_flow_async(onboard_request, flow_run=run, parameters=parameters, return_type="state")
+    return await run_flow_async(  # type: ignore[return-value]
+        onboard_request, flow_run=run, parameters=parameters, return_type="state"
+    )

@@ -11,7 +11,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.client.schemas.objects import FlowRun
 from prefect.runtime import flow_run
-from prefect.states import Completed, Failed, Paused, State
+from prefect.states import Cancelled, Completed, Failed, Paused, State
 
 from flows.questions import answer_from_ops, ignore_stale_answers
 from flows.runs import tag_outcome
@@ -23,9 +23,10 @@ from store.models import RequestState
 from store.schemas import RequestOutcome
 from tasks.golive import mark_live
 from tasks.integration import check_existing_integration
+from tasks.lease import RequestBusy, RequestLease
 from tasks.mappings import create_mappings
 from tasks.outcome import note_flow_run, record_outcome
-from tasks.permits import issue_test_permits
+from tasks.permits import issue_test_permits, withdraw_test_permits
 from tasks.replies import reply_to_requester
 from tasks.reports import publish_spot_table, publish_summary
 from tasks.validate import validate_spot_ids
@@ -51,19 +52,30 @@ def outcome_of(state: State[Any]) -> RequestOutcome | None:
     return data if isinstance(data, RequestOutcome) else None
 
 
-def record_crash(flow: Any, run: FlowRun, state: State[Any]) -> None:
-    """A run that ended on an error (not an outcome) leaves the request `failed`, with why."""
+async def record_crash(flow: Any, run: FlowRun, state: State[Any]) -> None:
+    """A run that ended on an error (not an outcome) leaves the request `failed`, with why,
+    and withdraws the test permits it will not verify. Unless another run has the request
+    by now: then that run's truth stands."""
     if outcome_of(state) is not None:
         return
     request_id = run.parameters["request_id"]
     with session_scope() as session:
         request = crud.get_request(session, request_id=request_id)
+        if request.flow_run_id != str(run.id) or request.lease_owner is not None:
+            return
         crud.set_request_state(
             session,
             request=request,
             state=RequestState.failed,
             reason=f"{state.message}; retry with `hotspot-onboard retry {request_id}`",
         )
+    try:
+        withdrawn = await withdraw_test_permits(request_id)
+    except Exception as exc:  # HotSpot is down too: the sweep revokes them later
+        get_run_logger().warning("Test permits not withdrawn now (%s); the sweep will", exc)
+        return
+    if withdrawn:
+        get_run_logger().info("Withdrew %d test permits this run will not verify", withdrawn)
 
 
 def final_state(outcome: RequestOutcome) -> State[RequestOutcome]:
@@ -93,12 +105,21 @@ async def onboard_request(
     request_id: int, verify_timeout: float | None = None
 ) -> State[RequestOutcome]:
     """Take one SpotID request to a live HotSpot integration, or say why not."""
-    await note_flow_run(request_id)
-    # A deployed run asks ops in the UI when a person must decide (a token, an approval,
-    # a location) and runs the steps again with the answer; in-process runs end waiting.
-    while await onboard_once(request_id, verify_timeout) and await answer_from_ops(request_id):
-        pass
-    return await conclude(request_id)
+    try:
+        # One run at a time per request: a second one stops here, naming the one at work.
+        async with RequestLease(request_id):
+            await note_flow_run(request_id)
+            # A deployed run asks ops in the UI when a person must decide (a token, an
+            # approval, a location, an operator) and runs the steps again with the answer;
+            # in-process runs end waiting.
+            while await onboard_once(request_id, verify_timeout) and await answer_from_ops(
+                request_id
+            ):
+                pass
+            return await conclude(request_id)
+    except RequestBusy as busy:
+        get_run_logger().warning("%s", busy)
+        return Cancelled(message=str(busy))
 
 
 async def onboard_once(request_id: int, verify_timeout: float | None) -> bool:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.exceptions import ObjectNotFound
-from prefect.states import Scheduled
+from prefect.states import Crashed, Scheduled
 
 FOLLOW_POLL_SECONDS = 1.0
 
@@ -39,6 +39,12 @@ async def start_again(run: FlowRun) -> None:
     """Schedule the run to go again from the top (the UI's Retry and Resume do the same)."""
     async with get_client() as client:
         await client.set_flow_run_state(run.id, Scheduled(), force=True)
+
+
+async def mark_crashed(run: FlowRun, why: str) -> None:
+    """Say in Prefect what the store knows: the run died (its process stopped renewing)."""
+    async with get_client() as client:
+        await client.set_flow_run_state(run.id, Crashed(message=why), force=True)
 
 
 async def resume_to_recheck(run_id: str | None) -> None:

@@ -7,8 +7,8 @@ Functions take a session and keyword-only arguments; the caller owns the transac
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -231,6 +231,44 @@ def set_request_state(
     session.add(request)
 
 
+def take_lease(
+    session: Session, *, request_id: int, owner: str, seconds: float
+) -> OnboardingRequest | None:
+    """Take or renew the request's lease for `owner` (compare and set: free, lapsed, or
+    already `owner`'s). None when taken; else the request as it stands, naming its holder."""
+    now = utcnow()
+    taken = session.execute(
+        sa.update(OnboardingRequest)
+        .where(
+            col(OnboardingRequest.id) == request_id,
+            sa.or_(
+                col(OnboardingRequest.lease_owner).is_(None),
+                col(OnboardingRequest.lease_owner) == owner,
+                col(OnboardingRequest.lease_expires_at) < now,
+            ),
+        )
+        .values(
+            lease_owner=owner,
+            lease_expires_at=now + timedelta(seconds=seconds),
+            run_last_seen_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount:
+        return None
+    return session.exec(select(OnboardingRequest).where(OnboardingRequest.id == request_id)).one()
+
+
+def release_lease(session: Session, *, request_id: int, owner: str) -> None:
+    """Give the lease back (only if `owner` still holds it)."""
+    session.execute(
+        sa.update(OnboardingRequest)
+        .where(col(OnboardingRequest.id) == request_id, OnboardingRequest.lease_owner == owner)
+        .values(lease_owner=None, lease_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def approve_request(session: Session, *, request: OnboardingRequest, company: Company) -> None:
     """Ops let a held request run for the company they name."""
     request.company_id = company.id
@@ -448,12 +486,22 @@ def request_mappings(session: Session, *, request_id: int) -> Sequence[SpotMappi
 
 
 def set_mapping_state(
-    session: Session, *, mapping: SpotMapping, state: MappingState, reason: str | None = None
-) -> None:
-    mapping.state = state
-    mapping.reason = reason
-    mapping.updated_at = utcnow()
-    session.add(mapping)
+    session: Session,
+    *,
+    mapping_id: int,
+    state: MappingState,
+    reason: str | None = None,
+    expected: Collection[MappingState],
+) -> bool:
+    """Move the mapping to `state` only if it is in one of the `expected` states now (compare
+    and set, in the database): a stale run never overwrites a newer truth. True if moved."""
+    moved = session.execute(
+        sa.update(SpotMapping)
+        .where(col(SpotMapping.id) == mapping_id, col(SpotMapping.state).in_(list(expected)))
+        .values(state=state, reason=reason, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return bool(moved.rowcount)
 
 
 def list_integrations(session: Session) -> Sequence[tuple[Company, Integration]]:
@@ -575,6 +623,8 @@ def request_outcome(session: Session, *, request_id: int) -> RequestOutcome:
         state=request.state.value,
         reason=request.reason,
         spots=spots,
+        run_last_seen_at=request.run_last_seen_at,
+        interrupted=request.interrupted,
     )
 
 

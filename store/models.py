@@ -100,6 +100,15 @@ class MappingState(StrEnum):
     failed = "failed"
 
 
+# A mapping whose TEST123 has not been seen yet: the only states a permit's answer may move.
+NOT_YET_VERIFIED = (
+    MappingState.mapped,
+    MappingState.test_issued,
+    MappingState.waiting_on_ops,
+    MappingState.failed,
+)
+
+
 class IntegrationState(StrEnum):
     pending = "pending"
     live = "live"
@@ -197,8 +206,18 @@ class OnboardingRequest(SQLModel, table=True):
     flow_run_id: str | None = None
     # Questions ops answered for it in the UI; each new question gets a new key.
     questions_answered: int = 0
+    # The one run working on it now (a lease: taken by compare-and-set, renewed while the run
+    # is alive, released when it ends or waits); a run whose lease lapsed was interrupted.
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = timestamp(nullable=True)
+    run_last_seen_at: datetime | None = timestamp(nullable=True)
     created_at: datetime = created_now()
     updated_at: datetime = created_now()
+
+    @property
+    def interrupted(self) -> bool:
+        """Its run died at work: it held the lease and stopped renewing it."""
+        return self.lease_expires_at is not None and self.lease_expires_at < utcnow()
 
 
 class Disposition(StrEnum):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 
@@ -45,6 +47,12 @@ class RequestOutcome(BaseModel):
     state: str
     reason: str | None
     spots: list[SpotStatus]
+    run_last_seen_at: datetime | None = Field(
+        default=None, description="When its run last said it was alive."
+    )
+    interrupted: bool = Field(
+        default=False, description="Its run died at work; `retry` takes it over."
+    )
 
     @property
     def waits_on_a_person(self) -> bool:

@@ -71,7 +71,11 @@ def test_the_token_question(store) -> None:
         with session_scope() as session:
             mapping = crud.get_mapping(session, mapping_id=mapping_id)
             crud.set_mapping_state(
-                session, mapping=mapping, state=MappingState.waiting_on_ops, reason=text
+                session,
+                mapping_id=mapping.id,
+                state=MappingState.waiting_on_ops,
+                reason=text,
+                expected=list(MappingState),
             )
         kind, markdown = description(request_id)
         assert kind == "token"
