@@ -236,6 +236,18 @@ def warn_if_senders_unauthenticated() -> None:
 
 
 @app.command()
+def sweep() -> None:
+    """Revoke test permits left out past their validity (what the scheduled sweep does)."""
+    from flows.sweep_test_permits import sweep_test_permits
+
+    migrate()
+    swept = asyncio.run(sweep_test_permits())
+    for permit in swept:
+        out.print(f"Revoked TEST123 at SpotID {permit.spot_id} (ended {permit.ended:%H:%M} UTC)")
+    out.print(f"{len(swept)} test permits revoked.")
+
+
+@app.command()
 def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Show every integration with its mappings, and every request."""
     migrate()

@@ -585,6 +585,20 @@ def update_permit(session: Session, *, permit: TestPermit, **changes: object) ->
     session.add(permit)
 
 
+def expired_active_permits(
+    session: Session, *, before: datetime
+) -> Sequence[tuple[TestPermit, Company]]:
+    """Test permits the store still calls active though they ended before `before`, each with
+    the company whose token (if any) pushed it."""
+    return session.exec(
+        select(TestPermit, Company)
+        .join(SpotMapping, col(SpotMapping.id) == col(TestPermit.mapping_id))
+        .join(Company, col(Company.id) == col(SpotMapping.company_id))
+        .where(col(TestPermit.state).in_(ACTIVE_PERMIT_STATES), TestPermit.end_time < before)
+        .order_by(TestPermit.id)
+    ).all()
+
+
 def permits_for_spot(session: Session, *, spot_id: str) -> Sequence[TestPermit]:
     return session.exec(
         select(TestPermit).where(TestPermit.spot_id == spot_id).order_by(TestPermit.id)

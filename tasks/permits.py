@@ -9,9 +9,10 @@ event loop (`tasks.recorder`).
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from prefect import get_run_logger, task
+from pydantic import BaseModel
 
 from hotspot import HotSpotAPIError, HotSpotClient, PermissionDenied, PermitRequest
 from settings import settings
@@ -174,3 +175,29 @@ async def withdraw_test_permits(request_id: int) -> int:
                 revoke_test_permit(hotspot, permit, token, record) for permit in active
             )
     return len(active)
+
+
+class SweptPermit(BaseModel):
+    """A test permit the sweep withdrew."""
+
+    spot_id: str
+    external_id: str
+    ended: datetime
+
+
+@task(name="sweep-expired-test-permits", **HOTSPOT_TASK_RETRIES)
+async def sweep_expired_test_permits() -> list[SweptPermit]:
+    """Revoke every test permit past its validity that the store still calls active (a run
+    killed before it could withdraw it); what was revoked."""
+    with session_scope() as session:
+        found = [
+            (permit, crud.company_token(company))
+            for permit, company in crud.expired_active_permits(session, before=utcnow())
+        ]
+    if found:
+        async with hotspot_client() as hotspot, Recorder() as record:
+            await gather_all(revoke_test_permit(hotspot, p, token, record) for p, token in found)
+    return [
+        SweptPermit(spot_id=p.spot_id, external_id=p.external_id, ended=p.end_time)
+        for p, _ in found
+    ]

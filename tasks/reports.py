@@ -10,6 +10,8 @@ from a customer (or HotSpot) goes in through `md_text` only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from prefect.artifacts import (
     Artifact,
     MarkdownArtifact,
@@ -30,6 +32,7 @@ from store import crud
 from store.db import session_scope
 from store.schemas import RequestOutcome
 from tasks.markdown import md_text
+from tasks.permits import SweptPermit
 
 # What each state means to a person reading the run.
 STATUS_WORDS = {
@@ -50,11 +53,12 @@ STATUS_WORDS = {
 }
 
 
-def artifact_key(request_id: int, what: str) -> str:
-    """`request-12-<store id>-spotids`: unique across stores sharing one Prefect server."""
+def artifact_key(request_id: int | None, what: str) -> str:
+    """`request-12-<store id>-spotids` (or `<store id>-what` for no request): unique across
+    stores sharing one Prefect server."""
     with session_scope() as session:
         store = crud.store_id(session)[:12]
-    return f"request-{request_id}-{store}-{what}"
+    return f"{store}-{what}" if request_id is None else f"request-{request_id}-{store}-{what}"
 
 
 async def publish(artifact: Artifact) -> None:
@@ -163,3 +167,21 @@ def summary_markdown(outcome: RequestOutcome) -> str:
     next_step = md_text(outcome.reason) if outcome.reason else "Nothing: the integration is live."
     lines += ["", "## Next", next_step]
     return "\n".join(lines)
+
+
+async def publish_sweep_report(swept: Sequence[SweptPermit]) -> None:
+    """What the sweep revoked, for ops: one line per permit (none is news too)."""
+    lines = ["# Test permits swept", ""]
+    if not swept:
+        lines.append("None: every test permit past its validity was already withdrawn.")
+    lines += [
+        f"- SpotID {md_text(p.spot_id)}: `{p.external_id}`, ended {p.ended:%Y-%m-%d %H:%M} UTC"
+        for p in swept
+    ]
+    await publish(
+        MarkdownArtifact(
+            key=artifact_key(None, "test-permit-sweep"),
+            markdown="\n".join(lines),
+            description=f"{len(swept)} test permits revoked",
+        )
+    )
