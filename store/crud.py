@@ -259,6 +259,15 @@ def take_lease(
     return session.exec(select(OnboardingRequest).where(OnboardingRequest.id == request_id)).one()
 
 
+def interrupted_requests(session: Session) -> Sequence[OnboardingRequest]:
+    """Requests whose run held the lease and stopped renewing it: it died at work."""
+    return session.exec(
+        select(OnboardingRequest)
+        .where(col(OnboardingRequest.lease_expires_at) < utcnow())
+        .order_by(OnboardingRequest.id)
+    ).all()
+
+
 def release_lease(session: Session, *, request_id: int, owner: str) -> None:
     """Give the lease back (only if `owner` still holds it)."""
     session.execute(

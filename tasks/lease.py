@@ -15,12 +15,14 @@ import contextlib
 import uuid
 from types import TracebackType
 
-from prefect import get_run_logger
+from prefect import get_run_logger, task
 from prefect.runtime import flow_run
 
 from settings import settings
 from store import crud
 from store.db import session_scope
+from store.models import RequestState
+from tasks.permits import withdraw_test_permits
 
 
 class RequestBusy(Exception):
@@ -86,3 +88,25 @@ class RequestLease:
                 return
             except Exception as exc:  # the store is unreachable for a moment: try again soon
                 get_run_logger().warning("Could not renew the hold on the request: %s", exc)
+
+
+@task(name="settle-interrupted-requests")
+async def settle_interrupted_requests() -> list[int]:
+    """Requests whose run died at work: marked `failed` with why and how to go on, their
+    lease freed, their test permits withdrawn; their ids."""
+    with session_scope() as session:
+        settled = []
+        for request in crud.interrupted_requests(session):
+            seen = request.run_last_seen_at
+            crud.set_request_state(
+                session,
+                request=request,
+                state=RequestState.failed,
+                reason=f"interrupted: its run stopped at work (last seen {seen:%Y-%m-%d %H:%M:%S} "
+                f"UTC); `hotspot-onboard retry {request.id}` continues it",
+            )
+            crud.release_lease(session, request_id=request.id or 0, owner=request.lease_owner or "")
+            settled.append(request.id or 0)
+    for request_id in settled:
+        await withdraw_test_permits(request_id)
+    return settled

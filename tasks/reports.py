@@ -169,9 +169,14 @@ def summary_markdown(outcome: RequestOutcome) -> str:
     return "\n".join(lines)
 
 
-async def publish_sweep_report(swept: Sequence[SweptPermit]) -> None:
-    """What the sweep revoked, for ops: one line per permit (none is news too)."""
-    lines = ["# Test permits swept", ""]
+async def publish_sweep_report(swept: Sequence[SweptPermit], *, interrupted: list[int]) -> None:
+    """What the sweep settled and revoked, for ops: one line each (none is news too)."""
+    lines = ["# Sweep", ""]
+    if interrupted:
+        lines += ["## Requests whose run died at work (now failed; retry continues them)", ""]
+        lines += [f"- request {request_id}" for request_id in interrupted]
+        lines.append("")
+    lines += ["## Test permits revoked", ""]
     if not swept:
         lines.append("None: every test permit past its validity was already withdrawn.")
     lines += [
@@ -182,6 +187,7 @@ async def publish_sweep_report(swept: Sequence[SweptPermit]) -> None:
         MarkdownArtifact(
             key=artifact_key(None, "test-permit-sweep"),
             markdown="\n".join(lines),
-            description=f"{len(swept)} test permits revoked",
+            description=f"{len(interrupted)} interrupted requests settled, "
+            f"{len(swept)} test permits revoked",
         )
     )

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from prefect.testing.utilities import prefect_test_harness
 
 from hotspot.sandbox_process import SandboxProcess
@@ -21,6 +22,11 @@ from tests.utils.databases import database
 
 # The tasks that call HotSpot: tests keep their retry policy but not its minutes of waiting.
 HOTSPOT_TASKS = (validate_spot_ids, issue_test_permits, verify_test_permits, mark_live)
+
+# Correctness, not speed, on a machine shared with other work: no per-example deadline
+# (speed is measured in `make bench`).
+hypothesis_settings.register_profile("offstreet", deadline=None)
+hypothesis_settings.load_profile("offstreet")
 
 # The real IMAP (Dovecot) and SMTP servers, for every test that asks for them.
 pytest_plugins = ["tests.servers.fixtures"]

@@ -144,6 +144,11 @@ async def test_status_says_when_a_run_was_interrupted(store, hotspot) -> None:
     shown = run_cli("status", hotspot_url=hotspot.url)
     assert "interrupted" in shown.stdout
 
+    await sweep_test_permits()  # the sweep settles it: failed, saying how to go on
+    with session_scope() as session:
+        request = crud.get_request(session, request_id=request_id)
+        assert request.state.value == "failed" and not request.interrupted
+        assert "interrupted: its run stopped at work" in (request.reason or "")
     assert (await onboard(request_id)).state == "live"  # the next run takes it over
 
 
