@@ -21,7 +21,7 @@ from dataclasses import asdict
 
 from bench import bulk, intake, many, parse_cost, verify_lag
 from bench.common import BENCH_DIR, Figure, PrefectServer, machine, postgres_database
-from hotspot.sandbox_process import SandboxProcess
+from stack.sandbox import SandboxProcess
 
 ALL = ("parse", "intake", "lag", "overhead", "bulk", "many")
 # The table's order: the issue's, then what is reported without a target.

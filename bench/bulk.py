@@ -23,7 +23,7 @@ from bench.common import (
     postgres_database,
     run_onboardings,
 )
-from hotspot.sandbox_process import SandboxProcess
+from stack.sandbox import SandboxProcess
 
 SPOTS = 500
 RATE = 20.0

@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from hotspot.sandbox_process import free_port
 from settings import PROJECT_DIR, settings
+from stack.process import free_port
 
 BENCH_DIR = settings.data_dir / "bench"
 BIN = Path(sys.executable).parent

@@ -31,7 +31,7 @@ from bench.common import (
     postgres_database,
     using_store,
 )
-from hotspot.sandbox_process import SandboxProcess
+from stack.sandbox import SandboxProcess
 
 COMPANIES = 50
 SPOTS_EACH = 4

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from bench.common import BENCH_DIR, Figure, PrefectServer, median, run_onboardings
-from hotspot.sandbox_process import SandboxProcess
+from stack.sandbox import SandboxProcess
 
 RUNS = {5.0: 5, 20.0: 4, 60.0: 3}
 MAX_LOOKUPS_AT_60 = 8

@@ -8,9 +8,9 @@ from rich.console import Console
 from rich.rule import Rule
 
 from cli.output import print_status
-from hotspot.sandbox_process import SandboxProcess
 from parsers import parse_any
 from settings import PROJECT_DIR, settings
+from stack.sandbox import SandboxProcess
 from store import crud
 from store.db import migrate, session_scope
 from store.schemas import SeedFile

@@ -17,9 +17,13 @@ from rich.console import Console
 from sqlmodel import Session
 
 from cli.output import print_outcome, print_status
+from cli.prefect_api import prefect_api
 from cli.sandbox import sandbox
+from cli.server import automations, server_app
+from cli.up import up
 from parsers import NotASpotIDRequest, SpotIDRequest, UnreadableInput, parse_any
 from settings import settings
+from stack.process import StackError
 from store import crud
 from store.db import migrate, session_scope
 from store.models import OnboardingRequest, RequestState
@@ -29,8 +33,24 @@ app = typer.Typer(help="Onboard customers' HotSpot SpotIDs into Offstreet.", no_
 app.command(help="Run the HotSpot sandbox: a local HTTP server implementing HotSpot's API.")(
     sandbox
 )
+app.command()(up)
+app.command()(automations)
+app.add_typer(server_app, name="server")
 out = Console()
 err = Console(stderr=True)
+# The commands that run flows: they get a Prefect API before they start (cli.prefect_api).
+RUNS_FLOWS = {"onboard", "retry", "approve", "watch", "demo", "serve"}
+
+
+@app.callback()
+def use_prefect_api(ctx: typer.Context) -> None:
+    """PREFECT_API_URL, or the data dir's local Prefect server, for the commands that run flows."""
+    if ctx.invoked_subcommand in RUNS_FLOWS:
+        try:
+            ctx.with_resource(prefect_api(announce=err.print))
+        except StackError as exc:
+            raise fail(str(exc), EXIT_REFUSED) from exc
+
 
 EXIT_REFUSED, EXIT_UNREADABLE, EXIT_NOT_A_REQUEST, EXIT_WAITING = 1, 2, 3, 4
 EXIT_BY_STATE = {
@@ -218,18 +238,6 @@ def watch(
     except MailboxConfigError as exc:
         raise fail(str(exc), EXIT_REFUSED) from exc
     out.print(f"Took in {taken} messages.")
-
-
-@app.command()
-def up(
-    port: Annotated[int, typer.Option(help="Port of the Prefect server and its UI.")] = 4200,
-    workers: Annotated[int, typer.Option(help="Process workers to start.")] = 1,
-) -> None:
-    """The whole stack on this machine: Prefect server and UI, worker, sandbox, watcher."""
-    from cli.up import run_stack
-
-    migrate()
-    run_stack(out, port=port, workers=workers)
 
 
 @app.command()

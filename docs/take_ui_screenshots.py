@@ -127,6 +127,8 @@ def main() -> int:
 @contextmanager
 def stack(tmp: Path, port: int) -> Iterator[None]:
     """Sandbox, store, Prefect server with the deployments, one worker; stopped newest first."""
+    from hotspot.sandbox_process import SandboxProcess
+
     from cli.up import (
         background,
         prepare_server,
@@ -135,7 +137,6 @@ def stack(tmp: Path, port: int) -> Iterator[None]:
         wait_for_api,
         worker_command,
     )
-    from hotspot.sandbox_process import SandboxProcess
     from settings import settings
     from store import crud
     from store.db import migrate, session_scope

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from prefect.testing.utilities import prefect_test_harness
 
-from hotspot.sandbox_process import SandboxProcess
 from settings import PROJECT_DIR, settings
+from stack.sandbox import SandboxProcess
 from store import crud
 from store.db import migrate, session_scope
 from store.schemas import SeedFile

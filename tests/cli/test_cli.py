@@ -89,6 +89,7 @@ def test_onboard_waits_for_token_then_retry_goes_live(store, hotspot) -> None:
         {
             "company": "Acme Parking",
             "status": "live",
+            "hotspot_operators": ["Northgate Parking"],
             "mappings": [
                 {"location": "Lot A", "spot_id": "14283", "status": "live", "reason": None},
                 {"location": "Lot B", "spot_id": "15320", "status": "live", "reason": None},

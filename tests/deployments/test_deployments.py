@@ -5,108 +5,55 @@ through the API, retry a failed run, and share HotSpot's rate limit across two w
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
-from uuid import UUID
 
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.flow_runs import aresume_flow_run, wait_for_flow_run
 from prefect.input.actions import aread_flow_run_input
-from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.states import Scheduled
 
-from cli.up import (
-    background,
-    prepare_server,
-    server_command,
-    stack_environment,
-    wait_for_api,
-    worker_command,
-)
-from flows.launch import start_onboarding
-from hotspot.sandbox_process import free_port
-from parsers import parse_any
 from settings import PROJECT_DIR, settings
+from stack.prefect import ONBOARDING_DEPLOYMENT, asyncpg_url
 from store import crud
 from store.db import session_scope
 from store.models import PermitState
-from tasks.intake import admit
-from tests.utils.databases import throwaway_postgres
+from testing.databases import throwaway_postgres
+from testing.onboarding import launch, submit, wait_for_state
+from testing.stack import DeployedStack, deployed_stack
 
 ACME_TOKEN = (PROJECT_DIR / "demo/acme-hotspot-token.txt").read_text().strip()
 RATE = 10.0
-
-
-class Stack:
-    """The server's URL and environment, and a way to add workers."""
-
-    def __init__(self, api_url: str, env: dict[str, str], logs: Path, exits: ExitStack) -> None:
-        self.api_url, self.env, self.logs, self._exits = api_url, env, logs, exits
-
-    def add_worker(self, name: str) -> None:
-        self._exits.enter_context(
-            background(worker_command(name), env=self.env, log=self.logs / f"{name}.log")
-        )
+# Quick enough to wait for: the token question comes after 3 s of polling.
+QUICK = {
+    "VERIFY_TIMEOUT_SECONDS": "3",
+    "VERIFY_FIRST_POLL_SECONDS": "0.2",
+    "HOTSPOT_TASK_RETRY_DELAYS": "[0.2, 0.2]",
+    "HOTSPOT_BACKOFF_SECONDS": "0.05",
+}
 
 
 @pytest.fixture
-def stack(store, hotspot, tmp_path: Path, monkeypatch) -> Iterator[Stack]:  # type: ignore[no-untyped-def]
+def stack(store, hotspot, tmp_path: Path, monkeypatch) -> Iterator[DeployedStack]:  # type: ignore[no-untyped-def]
     """A Prefect server on a throwaway PostgreSQL database, with the project deployed."""
-    port = free_port()
-    api_url = f"http://127.0.0.1:{port}/api"
-    with throwaway_postgres() as url, ExitStack() as exits:
-        env = stack_environment(api_url=api_url, hotspot_url=hotspot.url, rate=RATE) | {
-            "PREFECT_HOME": str(tmp_path / "prefect"),
-            "PREFECT_API_DATABASE_CONNECTION_URL": url.replace("+psycopg", "+asyncpg"),
-            "VERIFY_TIMEOUT_SECONDS": "3",
-            "VERIFY_FIRST_POLL_SECONDS": "0.2",
-            "HOTSPOT_TASK_RETRY_DELAYS": "[0.2, 0.2]",
-            "HOTSPOT_BACKOFF_SECONDS": "0.05",
-        }
-        exits.enter_context(background(server_command(port), env=env, log=tmp_path / "srv.log"))
-        wait_for_api(api_url)
-        prepare_server(env=env, rate=RATE)
-        monkeypatch.setattr(settings, "onboarding_deployment", env["ONBOARDING_DEPLOYMENT"])
-        with temporary_settings(updates={PREFECT_API_URL: api_url}):
-            yield Stack(api_url, env, tmp_path, exits)
+    with (
+        throwaway_postgres() as url,
+        deployed_stack(
+            home=tmp_path / "prefect",
+            logs=tmp_path,
+            hotspot_url=hotspot.url,
+            rate=RATE,
+            database_url=asyncpg_url(url),
+            env=QUICK,
+        ) as deployed,
+    ):
+        monkeypatch.setattr(settings, "onboarding_deployment", ONBOARDING_DEPLOYMENT)
+        yield deployed
 
 
-def submit(
-    spots: dict[str, str], *, sender: str = "jane@acme.example", company: str = "Acme Parking"
-) -> int:
-    raw = json.dumps(
-        {
-            "company": company,
-            "contact_email": sender,
-            "spots": [{"location": loc, "spot_id": spot} for loc, spot in spots.items()],
-        }
-    ).encode()
-    with session_scope() as session:
-        request, _ = admit(session, raw, parse_any(raw))
-        return request.id or 0
-
-
-async def launch(request_id: int) -> UUID:
-    await start_onboarding(request_id)
-    with session_scope() as session:
-        return UUID(crud.get_request(session, request_id=request_id).flow_run_id)
-
-
-async def wait_for_state(run_id: UUID, name: str, timeout: float = 120) -> None:
-    async with get_client() as client:
-        for _ in range(int(timeout * 2)):
-            run = await client.read_flow_run(run_id)
-            if run.state and run.state.name == name:
-                return
-            await asyncio.sleep(0.5)
-    raise AssertionError(f"flow run {run_id} never reached {name}: {run.state}")
-
-
-async def test_request_runs_to_live_on_a_worker(stack: Stack, hotspot) -> None:
+async def test_request_runs_to_live_on_a_worker(stack: DeployedStack, hotspot) -> None:
     stack.add_worker("worker-1")
     request_id = submit({"Lot A": "14283", "Garage C": "16001"})
 
@@ -119,7 +66,9 @@ async def test_request_runs_to_live_on_a_worker(stack: Stack, hotspot) -> None:
     assert Counter(p["spot_id"] for p in hotspot.state()["permits"]) == {"14283": 1, "16001": 1}
 
 
-async def test_suspended_for_the_token_then_resumed_through_the_api(stack: Stack, hotspot) -> None:
+async def test_suspended_for_the_token_then_resumed_through_the_api(
+    stack: DeployedStack, hotspot
+) -> None:
     stack.add_worker("worker-1")
     request_id = submit({"Lot A": "14283", "Lot B": "15320"})
     run_id = await launch(request_id)
@@ -139,7 +88,7 @@ async def test_suspended_for_the_token_then_resumed_through_the_api(stack: Stack
         assert crud.company_token(company) == ACME_TOKEN
 
 
-async def test_failed_run_retried_through_the_api(stack: Stack, hotspot) -> None:
+async def test_failed_run_retried_through_the_api(stack: DeployedStack, hotspot) -> None:
     stack.add_worker("worker-1")
     hotspot.configure(error_rate=1.0)
     request_id = submit({"Lot A": "14283", "Lot D": "17777"})
@@ -160,7 +109,7 @@ async def test_failed_run_retried_through_the_api(stack: Stack, hotspot) -> None
             assert permit.state == PermitState.revoked
 
 
-async def test_two_workers_stay_within_hotspot_rate_limit(stack: Stack, hotspot) -> None:
+async def test_two_workers_stay_within_hotspot_rate_limit(stack: DeployedStack, hotspot) -> None:
     hotspot.configure(rate_limit=RATE)
     stack.add_worker("worker-1")
     stack.add_worker("worker-2")
@@ -181,7 +130,7 @@ async def test_two_workers_stay_within_hotspot_rate_limit(stack: Stack, hotspot)
     assert {run.infrastructure_pid is not None for run in runs} == {True}
 
 
-async def test_held_request_approved_in_the_ui(stack: Stack, hotspot) -> None:
+async def test_held_request_approved_in_the_ui(stack: DeployedStack, hotspot) -> None:
     stack.add_worker("worker-1")
     request_id = submit({"Lot A": "14283"}, sender="newcomer@gmail.example")
     run_id = await launch(request_id)
@@ -196,7 +145,7 @@ async def test_held_request_approved_in_the_ui(stack: Stack, hotspot) -> None:
     assert run.state.name == "Live", run.state.message
 
 
-async def test_unknown_location_is_chosen_in_the_ui(stack: Stack, hotspot) -> None:
+async def test_unknown_location_is_chosen_in_the_ui(stack: DeployedStack, hotspot) -> None:
     stack.add_worker("worker-1")
     request_id = submit({"Lot A": "14283", "Back lot": "17777"})
     run_id = await launch(request_id)

@@ -12,9 +12,9 @@ from sqlmodel import SQLModel
 
 from settings import settings
 from store.db import get_engine, migrate
+from testing.databases import database
 from tests.conftest import seed_companies
 from tests.flows.test_onboard_request import ACME_TOKEN, form, onboard, submit
-from tests.utils.databases import database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

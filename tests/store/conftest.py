@@ -7,7 +7,7 @@ import pytest
 
 from settings import settings
 from store.db import migrate
-from tests.utils.databases import database
+from testing.databases import database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
