@@ -92,6 +92,10 @@ class PrefectServer(Service):
             startup_timeout=SERVER_STARTUP_TIMEOUT,
         )
 
+    def environment(self, **extra: str) -> dict[str, str]:
+        """The environment of a process that uses this server, with `extra` on top."""
+        return prefect_environment(self.api_url, home=self.home) | extra
+
     def client(self) -> SyncPrefectClient:
         """A client of this server (use it with `with`)."""
         return SyncPrefectClient(self.api_url)
