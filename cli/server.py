@@ -8,7 +8,6 @@ import asyncio
 import typer
 
 from settings import settings
-from stack.automations import configure_notifications, describe
 from stack.local import LocalServer
 from stack.prefect import ONBOARDING_DEPLOYMENT
 from stack.process import StackError
@@ -56,6 +55,8 @@ def automations() -> None:
     """
     from prefect.client.orchestration import get_client
     from prefect.settings import PREFECT_API_URL
+
+    from stack.automations import configure_notifications, describe
 
     if not PREFECT_API_URL.value():
         typer.echo("set PREFECT_API_URL to your Prefect server's API first", err=True)

@@ -20,11 +20,9 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 import typer
-from prefect.client.orchestration import PrefectClient
 from rich.console import Console
 
 from settings import LOCAL_HOSTS, settings
-from stack.automations import configure_notifications, describe
 from stack.local import LocalServer, ServerRecord
 from stack.prefect import (
     BIN,
@@ -128,6 +126,10 @@ def _start_servers(stack: ExitStack, *, port: int, sandboxed: bool) -> tuple[Pre
 
 
 async def _notifications(api_url: str) -> None:
+    from prefect.client.orchestration import PrefectClient
+
+    from stack.automations import configure_notifications
+
     async with PrefectClient(api_url) as client:
         await configure_notifications(client, settings, deployment=ONBOARDING_DEPLOYMENT)
 
@@ -136,6 +138,8 @@ def _print_summary(
     console: Console, server: PrefectServer, hotspot_url: str, *, rate: float, workers: int
 ) -> None:
     """Where everything is, and what another shell exports to use this stack."""
+    from stack.automations import describe
+
     sandbox = "the sandbox" if hotspot_url != settings.hotspot_api_url else "HOTSPOT_API_URL"
     imap = f"{settings.imap_user} at {settings.imap_host}" if settings.imap_host else None
     rows = [

@@ -12,15 +12,15 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from prefect.client.orchestration import SyncPrefectClient
-from prefect.client.schemas.actions import WorkPoolCreate
-from prefect.exceptions import ObjectAlreadyExists
-from prefect.workers.process import ProcessWorker
 
 from settings import PROJECT_DIR, settings
 from stack.process import LOCALHOST, Service, StackError, free_port
+
+if TYPE_CHECKING:  # Prefect's client is imported when used: commands that need none start fast
+    from prefect.client.orchestration import SyncPrefectClient
 
 BIN = Path(sys.executable).parent
 WORK_POOL = "hotspot-onboarding"  # prefect.yaml's
@@ -98,11 +98,17 @@ class PrefectServer(Service):
 
     def client(self) -> SyncPrefectClient:
         """A client of this server (use it with `with`)."""
+        from prefect.client.orchestration import SyncPrefectClient
+
         return SyncPrefectClient(self.api_url)
 
 
 def ensure_work_pool(client: SyncPrefectClient, name: str = WORK_POOL) -> None:
     """The process work pool (left as it is when it exists)."""
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectAlreadyExists
+    from prefect.workers.process import ProcessWorker
+
     template = ProcessWorker.get_default_base_job_template()
     try:
         client.create_work_pool(

@@ -6,51 +6,21 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from prefect.client.orchestration import get_client
 from prefect.flow_runs import aresume_flow_run, wait_for_flow_run
 from prefect.input.actions import aread_flow_run_input
 from prefect.states import Scheduled
 
-from settings import PROJECT_DIR, settings
-from stack.prefect import ONBOARDING_DEPLOYMENT, asyncpg_url
+from settings import PROJECT_DIR
 from store import crud
 from store.db import session_scope
 from store.models import PermitState
-from testing.databases import throwaway_postgres
 from testing.onboarding import launch, submit, wait_for_state
-from testing.stack import DeployedStack, deployed_stack
+from testing.stack import DeployedStack
+from tests.deployments.conftest import RATE
 
 ACME_TOKEN = (PROJECT_DIR / "demo/acme-hotspot-token.txt").read_text().strip()
-RATE = 10.0
-# Quick enough to wait for: the token question comes after 3 s of polling.
-QUICK = {
-    "VERIFY_TIMEOUT_SECONDS": "3",
-    "VERIFY_FIRST_POLL_SECONDS": "0.2",
-    "HOTSPOT_TASK_RETRY_DELAYS": "[0.2, 0.2]",
-    "HOTSPOT_BACKOFF_SECONDS": "0.05",
-}
-
-
-@pytest.fixture
-def stack(store, hotspot, tmp_path: Path, monkeypatch) -> Iterator[DeployedStack]:  # type: ignore[no-untyped-def]
-    """A Prefect server on a throwaway PostgreSQL database, with the project deployed."""
-    with (
-        throwaway_postgres() as url,
-        deployed_stack(
-            home=tmp_path / "prefect",
-            logs=tmp_path,
-            hotspot_url=hotspot.url,
-            rate=RATE,
-            database_url=asyncpg_url(url),
-            env=QUICK,
-        ) as deployed,
-    ):
-        monkeypatch.setattr(settings, "onboarding_deployment", ONBOARDING_DEPLOYMENT)
-        yield deployed
 
 
 async def test_request_runs_to_live_on_a_worker(stack: DeployedStack, hotspot) -> None:
