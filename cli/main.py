@@ -47,9 +47,9 @@ def use_prefect_api(ctx: typer.Context) -> None:
     """PREFECT_API_URL, or the data dir's local Prefect server, for the commands that run flows."""
     if ctx.invoked_subcommand in RUNS_FLOWS:
         try:
-            ctx.with_resource(prefect_api(announce=err.print))
-        except StackError as exc:
-            raise fail(str(exc), EXIT_REFUSED) from exc
+            ctx.with_resource(prefect_api())
+        except (StackError, OSError) as exc:
+            raise fail(f"no Prefect API: {exc}", EXIT_REFUSED) from exc
 
 
 EXIT_REFUSED, EXIT_UNREADABLE, EXIT_NOT_A_REQUEST, EXIT_WAITING = 1, 2, 3, 4

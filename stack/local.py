@@ -82,11 +82,23 @@ class LocalServer:
             pass
 
     @contextmanager
-    def locked(self, path: Path, operation: int = fcntl.LOCK_EX) -> Iterator[IO[str]]:
-        """`path` locked (flock) for the block; the lock dies with the process."""
+    def locked(
+        self,
+        path: Path,
+        operation: int = fcntl.LOCK_EX,
+        *,
+        announce: Callable[[str], None] | None = None,
+    ) -> Iterator[IO[str]]:
+        """`path` locked (flock) for the block, the lock dying with the process; `announce`
+        says so when another process holds it (`make up` starting its server)."""
         self.home.mkdir(parents=True, exist_ok=True)
         with path.open("a") as handle:
-            fcntl.flock(handle, operation)
+            try:
+                fcntl.flock(handle, operation | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if announce is not None:
+                    announce(f"Waiting for the local Prefect server being started ({self.home})…")
+                fcntl.flock(handle, operation)
             yield handle
 
     def stop(self, record: ServerRecord) -> None:
@@ -102,7 +114,7 @@ def local_server(data_dir: Path, *, announce: Callable[[str], None]) -> Iterator
     with local.locked(local.in_use_file, fcntl.LOCK_SH):
         os.utime(local.in_use_file)
         try:
-            with local.locked(local.lock_file):
+            with local.locked(local.lock_file, announce=announce):
                 record = local.read() or _start(local)
             if not answers(_health(record)):
                 announce(
