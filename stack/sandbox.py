@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
@@ -29,7 +28,7 @@ def _expanded(knobs: dict[str, Knob]) -> dict[str, float]:
     return expanded
 
 
-class SandboxProcess:
+class SandboxProcess(Service):
     """`python -m cli.sandbox` on a localhost port, driven through its control API."""
 
     def __init__(
@@ -48,7 +47,7 @@ class SandboxProcess:
         command += ["--port", str(self.port)]
         if catalogue is not None:
             command += ["--catalogue", str(catalogue)]
-        self._service = Service(
+        super().__init__(
             "the HotSpot sandbox",
             command,
             # The key travels in the environment, not on the command line other users can read.
@@ -59,26 +58,6 @@ class SandboxProcess:
             stop_timeout=5.0,
         )
         self._control = httpx.Client(base_url=f"{self.url}/_sandbox", timeout=10.0)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def start(self) -> Self:
-        """Start the server and return once it answers its health check."""
-        self._service.start()
-        return self
-
-    def output(self) -> str:
-        """Everything the server printed so far."""
-        return self._service.output()
 
     def configure(self, **knobs: Knob) -> dict[str, Any]:
         """Change knobs at runtime: rate_limit=5, error_rate=0.3, delay=2 or delay=(1, 5), ..."""
@@ -100,6 +79,6 @@ class SandboxProcess:
         return response.json()
 
     def stop(self) -> None:
-        """Stop the server and release its resources."""
-        self._service.stop()
+        """Stop the server and release its control client."""
+        super().stop()
         self._control.close()
