@@ -120,7 +120,7 @@ def _start_servers(stack: ExitStack, *, port: int, sandboxed: bool) -> tuple[Pre
         log = settings.data_dir / "logs" / "prefect-server.log"
         server = PrefectServer(home=local.home, port=port, ui=True, log=log)
         stack.enter_context(server)
-        local.write(ServerRecord(server.api_url, os.getpid(), "up"))
+        local.write(ServerRecord.of(server.api_url, os.getpid(), "up"))
         stack.callback(local.forget, os.getpid())
     return server, hotspot_url
 

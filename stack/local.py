@@ -35,7 +35,15 @@ from typing import IO, Literal
 
 from settings import settings
 from stack.prefect import SERVER_STARTUP_TIMEOUT, PrefectServer
-from stack.process import StackError, alive, answers, free_port, stop_tree, wait_until
+from stack.process import (
+    StackError,
+    alive,
+    answers,
+    free_port,
+    started_at,
+    stop_tree,
+    wait_until,
+)
 
 CHECK_SECONDS = 5.0
 
@@ -47,6 +55,11 @@ class ServerRecord:
     api_url: str
     pid: int
     owner: Literal["cli", "up"]
+    started: int | None = None  # the pid's start time: a reused pid is not this server
+
+    @classmethod
+    def of(cls, api_url: str, pid: int, owner: Literal["cli", "up"]) -> ServerRecord:
+        return cls(api_url, pid, owner, started_at(pid))
 
 
 class LocalServer:
@@ -65,7 +78,8 @@ class LocalServer:
             record = ServerRecord(**json.loads(self.record_file.read_text()))
         except (OSError, ValueError, TypeError):
             return None
-        return record if alive(record.pid) else None
+        running = alive(record.pid) and started_at(record.pid) == record.started
+        return record if running else None
 
     def write(self, record: ServerRecord) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
@@ -152,7 +166,7 @@ def _start(local: LocalServer) -> ServerRecord:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    record = ServerRecord(f"http://127.0.0.1:{port}/api", supervisor.pid, "cli")
+    record = ServerRecord.of(f"http://127.0.0.1:{port}/api", supervisor.pid, "cli")
     local.write(record)
     return record
 

@@ -49,14 +49,8 @@ def descendants(pid: int) -> list[int]:
     """Every live process below `pid` (children, grandchildren, ...), from /proc."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rpartition(")")[2].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
+        if entry.name.isdigit() and (fields := _stat(int(entry.name))):
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
     found, todo = [], [pid]
     while todo:
         for child in children.get(todo.pop(), []):
@@ -67,11 +61,23 @@ def descendants(pid: int) -> list[int]:
 
 def alive(pid: int) -> bool:
     """Whether the process exists and is not a zombie waiting to be reaped."""
+    fields = _stat(pid)
+    return bool(fields) and fields[0] != "Z"
+
+
+def started_at(pid: int) -> int | None:
+    """When the process started (clock ticks since boot): with the pid, who it is, since pids
+    are reused; None when there is no such process."""
+    fields = _stat(pid)
+    return int(fields[19]) if fields else None
+
+
+def _stat(pid: int) -> list[str]:
+    """/proc/PID/stat's fields after the command name (the state is the first); [] if gone."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[0] != "Z"
+        return []
 
 
 def stop_tree(pid: int, *, timeout: float, sig: int = signal.SIGTERM) -> None:
