@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import typer
 
 from settings import settings
@@ -69,7 +70,7 @@ def automations() -> None:
 
     try:
         asyncio.run(configure())
-    except StackError as exc:
-        typer.echo(str(exc), err=True)
+    except (StackError, httpx.HTTPError) as exc:
+        typer.echo(f"automations not configured: {exc}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"Notifications for runs of {deployment}: {describe(settings)}")

@@ -19,6 +19,7 @@ from contextlib import ExitStack
 from typing import Annotated
 from urllib.parse import urlsplit
 
+import httpx
 import typer
 from rich.console import Console
 
@@ -51,7 +52,7 @@ def up(
     try:
         migrate()
         raise typer.Exit(run_stack(console, port=port, workers=workers))
-    except StackError as exc:
+    except (StackError, httpx.HTTPError) as exc:
         typer.echo(f"hotspot-onboard up: {exc}", err=True)
         raise typer.Exit(1) from None
 
@@ -67,8 +68,9 @@ def run_stack(console: Console, *, port: int, workers: int) -> int:
     logs = settings.data_dir / "logs"
     rate = settings.hotspot_rate_limit or DEFAULT_RATE
     services: list[Service] = []
-    try:
-        with ExitStack() as stack:
+    code = 0
+    with ExitStack() as stack:
+        try:
             console.print("Starting the Prefect server (its first start sets up its database)…")
             server, hotspot_url = _start_servers(stack, port=port, sandboxed=sandboxed)
             env = stack_environment(
@@ -89,10 +91,14 @@ def run_stack(console: Console, *, port: int, workers: int) -> int:
                 time.sleep(1)
             stopped = next(s for s in [server, *services] if not s.running)
             console.print(f"[red]{stopped.name} stopped on its own[/red] (see {logs}); stopping")
-            return 1
-    except KeyboardInterrupt:
-        console.print("Stopped.")
-        return 0
+            code = 1
+        except KeyboardInterrupt:
+            console.print("Stopping…")
+        finally:  # a second Ctrl-C must not cut the stopping short
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    console.print("Stopped.")
+    return code
 
 
 def _start_servers(stack: ExitStack, *, port: int, sandboxed: bool) -> tuple[PrefectServer, str]:
