@@ -16,7 +16,14 @@ from pydantic import ValidationError
 from rich.console import Console
 from sqlmodel import Session
 
-from cli.output import print_outcome, print_status
+from cli.onboarding import (
+    EXIT_DONE,
+    EXIT_NOT_A_REQUEST,
+    EXIT_REFUSED,
+    EXIT_UNREADABLE,
+    run_onboarding,
+)
+from cli.output import print_status
 from cli.prefect_api import prefect_api
 from cli.sandbox import sandbox
 from cli.server import automations, server_app
@@ -26,8 +33,9 @@ from settings import settings
 from stack.process import StackError
 from store import crud
 from store.db import migrate, session_scope
-from store.models import OnboardingRequest, RequestState
+from store.models import WAITING_FOR_A_PERSON, OnboardingRequest, RequestState
 from store.schemas import SeedFile
+from trust import sender_authentication_off_warning
 
 app = typer.Typer(help="Onboard customers' HotSpot SpotIDs into Offstreet.", no_args_is_help=True)
 app.command(help="Run the HotSpot sandbox: a local HTTP server implementing HotSpot's API.")(
@@ -38,27 +46,18 @@ app.command()(automations)
 app.add_typer(server_app, name="server")
 out = Console()
 err = Console(stderr=True)
-# The commands that run flows: they get a Prefect API before they start (cli.prefect_api).
-RUNS_FLOWS = {"onboard", "retry", "approve", "watch", "demo", "serve"}
+# The commands that run no flow; every other one gets a Prefect API before it starts.
+NO_FLOWS = {"parse", "seed", "status", "form-link", "sandbox", "up", "automations", "server"}
 
 
 @app.callback()
 def use_prefect_api(ctx: typer.Context) -> None:
     """PREFECT_API_URL, or the data dir's local Prefect server, for the commands that run flows."""
-    if ctx.invoked_subcommand in RUNS_FLOWS:
+    if ctx.invoked_subcommand not in NO_FLOWS:
         try:
             ctx.with_resource(prefect_api())
         except (StackError, OSError) as exc:
             raise fail(f"no Prefect API: {exc}", EXIT_REFUSED) from exc
-
-
-EXIT_REFUSED, EXIT_UNREADABLE, EXIT_NOT_A_REQUEST, EXIT_WAITING = 1, 2, 3, 4
-EXIT_BY_STATE = {
-    RequestState.live: 0,
-    RequestState.waiting_on_ops: EXIT_WAITING,
-    RequestState.needs_review: EXIT_WAITING,
-    RequestState.held: EXIT_WAITING,
-}
 
 
 def fail(message: str, code: int) -> typer.Exit:
@@ -106,7 +105,10 @@ def seed(file: Path) -> None:
 
 @app.command()
 def token(company: str) -> None:
-    """Store COMPANY's HotSpot token, read from stdin (never from the command line)."""
+    """Store COMPANY's HotSpot token, read from stdin (never from the command line), and
+    continue every request of the company that waited on it."""
+    from flows.questions import store_token
+
     if sys.stdin.isatty():
         err.print(f"Paste {company}'s HotSpot token, then press Enter:")
     secret = sys.stdin.readline().strip()
@@ -117,8 +119,15 @@ def token(company: str) -> None:
         found = crud.get_company_by_name(session, name=company)
         if found is None:
             raise fail(f"no company named {company!r}; seed it first", EXIT_REFUSED)
-        crud.set_company_token(session, company=found, token=secret)
-    out.print(f"Stored {found.name}'s HotSpot token (encrypted).")
+        waiting = [request.id or 0 for request in store_token(session, found, secret)]
+    out.print(f"Stored {found.name}'s HotSpot token (encrypted).", markup=False)
+    raise typer.Exit(continue_requests(waiting))
+
+
+def continue_requests(request_ids: list[int]) -> int:
+    """Continue each request an answer let go on; the first exit code that is not 0."""
+    codes = [run_onboarding(out, err, request_id, None) for request_id in request_ids]
+    return next((code for code in codes if code != EXIT_DONE), EXIT_DONE)
 
 
 VerifyTimeout = Annotated[
@@ -133,9 +142,10 @@ def onboard(file: Path, verify_timeout: VerifyTimeout = None) -> None:
     from tasks.intake import record_request
 
     raw, request = read_request(file)
+    warn_if_senders_unauthenticated()
     migrate()
     request_id = record_request(raw, request)
-    raise typer.Exit(run_onboarding(request_id, verify_timeout))
+    raise typer.Exit(run_onboarding(out, err, request_id, verify_timeout))
 
 
 @app.command()
@@ -147,17 +157,22 @@ def retry(request_id: int, verify_timeout: VerifyTimeout = None) -> None:
             crud.get_request(session, request_id=request_id)
         except LookupError as exc:
             raise fail(str(exc), EXIT_REFUSED) from exc
-    raise typer.Exit(run_onboarding(request_id, verify_timeout))
+    raise typer.Exit(run_onboarding(out, err, request_id, verify_timeout))
 
 
-def held_request(session: Session, request_id: int) -> OnboardingRequest:
+def held_request(
+    session: Session, request_id: int, *, states: tuple[RequestState, ...] = WAITING_FOR_A_PERSON
+) -> OnboardingRequest:
     """The request, if it waits for a person's decision; otherwise exit 1 saying why."""
     try:
         request = crud.get_request(session, request_id=request_id)
     except LookupError as exc:
         raise fail(str(exc), EXIT_REFUSED) from exc
-    if request.state not in (RequestState.held, RequestState.needs_review):
-        raise fail(f"request {request_id} is {request.state.value}, not held", EXIT_REFUSED)
+    if request.state not in states:
+        raise fail(
+            f"request {request_id} is {request.state.value}, not waiting for a decision",
+            EXIT_REFUSED,
+        )
     return request
 
 
@@ -170,6 +185,8 @@ def approve(
     verify_timeout: VerifyTimeout = None,
 ) -> None:
     """Let a held request run (ops checked the sender), then run its onboarding."""
+    from flows.questions import approve as approve_request
+
     migrate()
     with session_scope() as session:
         request = held_request(session, request_id)
@@ -181,31 +198,55 @@ def approve(
         found = crud.get_company_by_name(session, name=name) if name else None
         if found is None:
             raise fail("name the company with --company (the sender is unknown)", EXIT_REFUSED)
-        crud.approve_request(session, request=request, company=found)
-    raise typer.Exit(run_onboarding(request_id, verify_timeout))
+        approve_request(session, request, found)
+    raise typer.Exit(run_onboarding(out, err, request_id, verify_timeout))
 
 
 @app.command()
 def reject(
     request_id: int, reason: Annotated[str, typer.Option(help="Why, for the record.")]
 ) -> None:
-    """Refuse a held request for good; nothing is applied."""
+    """Refuse a request that waits on ops (held, unsure, or a question) for good."""
+    from flows.questions import reject as reject_request
+
     migrate()
     with session_scope() as session:
-        request = held_request(session, request_id)
-        crud.reject_by_ops(session, request=request, why=reason)
+        request = held_request(
+            session, request_id, states=(*WAITING_FOR_A_PERSON, RequestState.waiting_on_ops)
+        )
+        reject_request(session, request, reason)
+    run_onboarding(out, err, request_id, None)  # its run ends on the refusal
     out.print(f"Request {request_id} rejected.")
 
 
-def run_onboarding(request_id: int, verify_timeout: float | None) -> int:
-    """Run the flow in this process, print where the request stands, return the exit code."""
-    from flows.onboard_request import onboard_request
+operator_app = typer.Typer(help="The HotSpot operators whose spots a company may map.")
+app.add_typer(operator_app, name="operator")
 
-    asyncio.run(onboard_request(request_id, verify_timeout, return_state=True))
+
+@operator_app.command("add")
+def operator_add(company: str, operator: str) -> None:
+    """Let COMPANY map spots of HotSpot OPERATOR (as HotSpot writes it), and continue every
+    request of the company that waited on an operator."""
+    from flows.questions import confirm_operator
+
+    migrate()
     with session_scope() as session:
-        outcome = crud.request_outcome(session, request_id=request_id)
-    print_outcome(out, outcome)
-    return EXIT_BY_STATE.get(RequestState(outcome.state), EXIT_REFUSED)
+        found = crud.get_company_by_name(session, name=company)
+        if found is None:
+            raise fail(f"no company named {company!r}; seed it first", EXIT_REFUSED)
+        known = found.operates(operator)
+        waiting = [request.id or 0 for request in confirm_operator(session, found, operator)]
+        operators = ", ".join(found.hotspot_operators)
+    verb = "Already on file:" if known else "Added"
+    out.print(f"{verb} {operator!r} for {found.name} (operators: {operators}).", markup=False)
+    raise typer.Exit(continue_requests(waiting))
+
+
+def warn_if_senders_unauthenticated() -> None:
+    """One line while email senders are not authenticated (the embedded default)."""
+    warning = sender_authentication_off_warning(settings.mail_trusted_authserv_ids)
+    if warning:
+        err.print(warning, markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -232,6 +273,7 @@ def watch(
 
     if not settings.imap_host or not settings.imap_user:
         raise fail("set IMAP_HOST and IMAP_USER (and IMAP_PASSWORD) to watch a mailbox", 1)
+    warn_if_senders_unauthenticated()
     migrate()
     try:
         taken = asyncio.run(watch_inbox(once=once))
@@ -256,6 +298,7 @@ def serve(
     """Run the customers' request form and the staff JSON API (FastAPI, uvicorn)."""
     from web.commands import serve as run_server
 
+    warn_if_senders_unauthenticated()
     run_server(host=host or settings.web_host, port=port or settings.web_port)
 
 

@@ -11,10 +11,12 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.client.schemas.objects import FlowRun
 from prefect.runtime import flow_run
-from prefect.states import Completed, Failed, State
+from prefect.states import Completed, Failed, Paused, State
 
 from flows.questions import answer_from_ops
+from flows.runs import tag_outcome
 from inbox.replies import ReplyKind
+from settings import settings
 from store import crud
 from store.db import session_scope
 from store.models import RequestState
@@ -35,30 +37,23 @@ def run_name() -> str:
     request_id = flow_run.parameters["request_id"]
     with session_scope() as session:
         request = crud.get_request(session, request_id=request_id)
-        company = crud.find_company_for_sender(session, address=request.sender or "")
-    return (
-        f"{company.name if company else request.sender or 'unknown sender'} · request {request_id}"
-    )
-
-
-# The final state's name for each outcome the flow records itself; Failed ones are refusals
-# or stuck SpotIDs (their reason is in the store), not errors.
-STATE_NAMES = {
-    RequestState.live: "Live",
-    RequestState.waiting_on_ops: "Waiting on ops",
-    RequestState.needs_review: "Needs review",
-    RequestState.held: "Held for approval",
-    RequestState.rejected: "Rejected",
-    RequestState.failed: "Not live",
-}
+        names = crud.company_names(session, company_ids=[request.company_id or 0])
+    asking = names.get(request.company_id or 0) or request.sender or "unknown sender"
+    return f"{asking} · request {request_id}"
 
 
 REPLY_BY_STATE = {RequestState.live: ReplyKind.live, RequestState.rejected: ReplyKind.refusal}
 
 
+def outcome_of(state: State[Any]) -> RequestOutcome | None:
+    """The business outcome a run ended on, or None when it ended on an error."""
+    data = getattr(state.data, "result", state.data)  # a persisted result holds it inside
+    return data if isinstance(data, RequestOutcome) else None
+
+
 def record_crash(flow: Any, run: FlowRun, state: State[Any]) -> None:
     """A run that ended on an error (not an outcome) leaves the request `failed`, with why."""
-    if state.name in STATE_NAMES.values():
+    if outcome_of(state) is not None:
         return
     request_id = run.parameters["request_id"]
     with session_scope() as session:
@@ -72,10 +67,20 @@ def record_crash(flow: Any, run: FlowRun, state: State[Any]) -> None:
 
 
 def final_state(outcome: RequestOutcome) -> State[RequestOutcome]:
-    """Completed when live or waiting on ops, Failed when refused or stuck; one-line message."""
-    state = RequestState(outcome.state)
-    make = Failed if state in (RequestState.rejected, RequestState.failed) else Completed
-    return make(name=STATE_NAMES[state], message=outcome.headline, data=outcome)
+    """Prefect's own states, so its filters, dashboard and events tell the truth: Completed
+    when live, Paused while a person must answer (a deployed run suspends to ask instead),
+    Failed when refused or not live. The business outcome is the message and the data."""
+    if outcome.state == RequestState.live:
+        return Completed(message=outcome.headline, data=outcome)
+    if outcome.waits_on_a_person:
+        return Paused(
+            timeout_seconds=settings.ops_answer_timeout_seconds,
+            reschedule=False,
+            pause_key=f"request-{outcome.request_id}-waits-on-ops",
+            message=outcome.headline,
+            data=outcome,
+        )
+    return Failed(message=outcome.headline, data=outcome)
 
 
 @flow(
@@ -110,9 +115,12 @@ async def onboard_once(request_id: int, verify_timeout: float | None) -> bool:
     # 2. Check for an existing integration: set up once; later requests add locations.
     await check_existing_integration(request_id)
 
-    # 3. Map each new SpotID to its location, in one transaction.
-    await create_mappings(request_id)
+    # 3. Map each new SpotID to its location, in one transaction (unless another request
+    #    claimed one of them first: then nothing is applied).
+    claimed = await create_mappings(request_id)
     await publish_spot_table(request_id)
+    if not claimed:
+        return (await record_outcome(request_id)).waits_on_a_person
 
     # 4. Issue a TEST123 permit at each SpotID not yet verified.
     await issue_test_permits(request_id)
@@ -131,6 +139,7 @@ async def conclude(request_id: int) -> State[RequestOutcome]:
     with session_scope() as session:
         outcome = crud.request_outcome(session, request_id=request_id)
     get_run_logger().info(outcome.headline)
+    await tag_outcome(str(flow_run.id), outcome.state)
     await publish_spot_table(request_id)
     await publish_summary(outcome)
     if outcome.state in REPLY_BY_STATE:

@@ -20,6 +20,7 @@ import email
 from email.message import Message
 
 from parsers import headers, mime, quoting
+from parsers.authentication import read_sender_evidence
 from parsers.extraction import Extraction
 from parsers.html import html_to_text
 from parsers.lines import extract_text
@@ -56,7 +57,7 @@ def parse_email(raw: bytes | str) -> SpotIDRequest:
         subject=subject,
         message_id=headers.header(message, "Message-ID"),
         spots=found.entries(),
-        authentication_failures=headers.authentication_failures(message),
+        sender_evidence=read_sender_evidence(message),
         warnings=[*found.warnings, *found.conflict_warnings()],
     )
 

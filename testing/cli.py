@@ -1,18 +1,35 @@
-"""`hotspot-onboard` as a person runs it: the installed command and a clean environment."""
+"""`hotspot-onboard` as a real process, the way ops run it: against the test's store and
+Prefect API (`run_cli`, `start_cli`), or as on a fresh machine (`fresh_environment`)."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
-from settings import PROJECT_DIR
+from prefect.settings import PREFECT_API_URL
 
-CLI = str(Path(sys.executable).with_name("hotspot-onboard"))
+from settings import PROJECT_DIR, settings
+
+CLI = Path(sys.executable).with_name("hotspot-onboard")
 SAMPLE = str(PROJECT_DIR / "demo/request.eml")  # Lot B needs Acme's token: waits on ops (4)
 SEED = str(PROJECT_DIR / "demo/companies.json")
 # Settings of ours and Prefect's that this machine's environment may carry.
 OURS = ("PREFECT_", "OFFSTREET_", "HOTSPOT_", "IMAP_", "SMTP_", "OPS_", "ONBOARDING_", "VERIFY_")
+
+
+def cli_env(hotspot_url: str, **extra: str) -> dict[str, str]:
+    """The environment a command needs to share this test's store, HotSpot and Prefect API."""
+    return {
+        **os.environ,
+        "OFFSTREET_DATABASE_URL": settings.resolved_database_url,
+        "OFFSTREET_DATA_DIR": str(settings.data_dir),
+        "HOTSPOT_API_URL": hotspot_url,
+        "PREFECT_API_URL": PREFECT_API_URL.value(),
+        "VERIFY_FIRST_POLL_SECONDS": "0.2",
+        **extra,
+    }
 
 
 def fresh_environment(tmp_path: Path, hotspot_url: str, **extra: str) -> dict[str, str]:
@@ -29,3 +46,24 @@ def fresh_environment(tmp_path: Path, hotspot_url: str, **extra: str) -> dict[st
         "HOTSPOT_BACKOFF_SECONDS": "0.05",
         **extra,
     }
+
+
+def start_cli(*args: str, hotspot_url: str, log: Path, **extra_env: str) -> subprocess.Popen:
+    """Start `hotspot-onboard ARGS`, its output (stdout and stderr) going to `log`."""
+    return subprocess.Popen(
+        [CLI, *args],
+        env=cli_env(hotspot_url, **extra_env),
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def run_cli(*args: str, hotspot_url: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    """Run `hotspot-onboard ARGS` to its end; stdout and stderr kept apart."""
+    return subprocess.run(
+        [CLI, *args],
+        env=cli_env(hotspot_url, **extra_env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
+from uuid import UUID
 
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.objects import FlowRun
 from typer.testing import CliRunner
 
 from cli.main import app
 from parsers import parse_any
 from settings import PROJECT_DIR
+from store import crud
+from store.db import session_scope
 from tasks.intake import record_request
 
 runner = CliRunner()
@@ -65,20 +71,32 @@ def test_parse_unreadable_file_exits_2(tmp_path: Path) -> None:
     assert runner.invoke(app, ["parse", str(bad)]).exit_code == 2
 
 
-def test_onboard_waits_for_token_then_retry_goes_live(store, hotspot) -> None:
+async def read_run_of(request_id: int) -> FlowRun:
+    with session_scope() as session:
+        run_id = crud.get_request(session, request_id=request_id).flow_run_id
+    async with get_client() as client:
+        return await client.read_flow_run(UUID(run_id))
+
+
+def test_onboard_waits_for_token_then_the_token_continues_it(store, hotspot) -> None:
     assert runner.invoke(app, ["seed", str(SEED)]).exit_code == 0
 
     waiting = runner.invoke(app, ["onboard", str(SAMPLE), "--verify-timeout", "2"])
 
     assert waiting.exit_code == 4, waiting.output
     assert 'hotspot-onboard token "Acme Parking"' in waiting.stdout
-    assert "hotspot-onboard retry 1" in waiting.stdout
+    paused = asyncio.run(read_run_of(1))
+    assert paused.state.is_paused(), paused.state  # waiting on a person: not Completed
 
     stored = runner.invoke(app, ["token", "Acme Parking"], input=ACME_TOKEN + "\n")
-    assert stored.exit_code == 0 and ACME_TOKEN not in stored.output
+    assert stored.exit_code == 0, stored.output
+    assert ACME_TOKEN not in stored.output
 
     live = runner.invoke(app, ["retry", "1"])
     assert live.exit_code == 0, live.output
+    run = asyncio.run(read_run_of(1))
+    assert run.id == paused.id and run.state.is_completed()  # one request, one run
+    assert run.run_count == 3  # onboard, token, retry
 
     again = runner.invoke(app, ["onboard", str(SAMPLE)])
     assert again.exit_code == 0
@@ -136,13 +154,31 @@ def test_held_request_runs_once_approved(store, hotspot, tmp_path: Path) -> None
         )
     )
     held = runner.invoke(app, ["onboard", str(form)])
-    assert held.exit_code == 4 and "unknown sender newcomer@gmail.example" in held.stdout
+    assert held.exit_code == 4, held.output
+    assert "newcomer@gmail.example is not a contact of Acme Parking" in held.stdout
     assert hotspot.state()["permits"] == []
 
-    assert runner.invoke(app, ["approve", "1"]).exit_code == 1  # whose request is it?
-    approved = runner.invoke(app, ["approve", "1", "--company", "Acme Parking"])
+    approved = runner.invoke(app, ["approve", "1"])  # the form's company: Acme
     assert approved.exit_code == 0, approved.output
     assert runner.invoke(app, ["reject", "1", "--reason", "late"]).exit_code == 1  # it is live
+
+
+def test_held_email_of_an_unknown_sender_needs_the_company_named(store, hotspot) -> None:
+    raw = b"From: x@unknown.example\r\nSubject: SpotIDs\r\n\r\nLot A: 14283\r\n"
+    request_id = record_request(raw, parse_any(raw))
+    assert runner.invoke(app, ["approve", str(request_id)]).exit_code == 1  # whose is it?
+    approved = runner.invoke(app, ["approve", str(request_id), "--company", "Acme Parking"])
+    assert approved.exit_code == 0, approved.output
+
+
+def test_operator_add(store) -> None:
+    added = runner.invoke(app, ["operator", "add", "Harbor Lots", "Northgate Parking"])
+    assert added.exit_code == 0, added.output
+    again = runner.invoke(app, ["operator", "add", "Harbor Lots", "northgate parking"])
+    assert again.exit_code == 0 and "Already on file" in again.stdout
+    status = json.loads(runner.invoke(app, ["status", "--json"]).stdout)
+    assert status["integrations"] == []  # operators show per integration, once there is one
+    assert runner.invoke(app, ["operator", "add", "Nobody", "X"]).exit_code == 1
 
 
 def test_reject_a_held_request(store) -> None:

@@ -12,15 +12,12 @@ from prefect.flow_runs import aresume_flow_run, wait_for_flow_run
 from prefect.input.actions import aread_flow_run_input
 from prefect.states import Scheduled
 
-from settings import PROJECT_DIR
 from store import crud
 from store.db import session_scope
 from store.models import PermitState
 from testing.onboarding import launch, submit, wait_for_state
 from testing.stack import DeployedStack
-from tests.deployments.conftest import RATE
-
-ACME_TOKEN = (PROJECT_DIR / "demo/acme-hotspot-token.txt").read_text().strip()
+from tests.deployments.conftest import ACME_TOKEN, RATE
 
 
 async def test_request_runs_to_live_on_a_worker(stack: DeployedStack, hotspot) -> None:
@@ -29,7 +26,7 @@ async def test_request_runs_to_live_on_a_worker(stack: DeployedStack, hotspot) -
 
     run = await wait_for_flow_run(await launch(request_id), timeout=180)
 
-    assert run.state.name == "Live", run.state.message
+    assert run.state.name == "Completed", run.state.message
     assert run.name == f"Acme Parking · request {request_id}"
     assert {"source:form", "company:Acme Parking"} <= set(run.tags)
     assert run.deployment_id is not None
@@ -50,7 +47,7 @@ async def test_suspended_for_the_token_then_resumed_through_the_api(
     await aresume_flow_run(run_id, run_input={"token": ACME_TOKEN})
     run = await wait_for_flow_run(run_id, timeout=180)
 
-    assert run.state.name == "Live", run.state.message
+    assert run.state.name == "Completed", run.state.message
     assert await aread_flow_run_input("suspended-token-0-response", flow_run_id=run_id) is None
     with session_scope() as session:
         company = crud.get_company_by_name(session, name="Acme Parking")
@@ -71,7 +68,7 @@ async def test_failed_run_retried_through_the_api(stack: DeployedStack, hotspot)
         await client.set_flow_run_state(run_id, Scheduled(), force=True)
     run = await wait_for_flow_run(run_id, timeout=180)
 
-    assert run.state.name == "Live", run.state.message
+    assert run.state.name == "Completed", run.state.message
     assert Counter(p["spot_id"] for p in hotspot.state()["permits"]) == {"14283": 1, "17777": 1}
     with session_scope() as session:
         for spot in ("14283", "17777"):
@@ -93,7 +90,7 @@ async def test_two_workers_stay_within_hotspot_rate_limit(stack: DeployedStack, 
 
     runs = await asyncio.gather(*(wait_for_flow_run(r, timeout=240) for r in run_ids))
 
-    assert [run.state.name for run in runs] == ["Live"] * len(runs)
+    assert [run.state.name for run in runs] == ["Completed"] * len(runs)
     state = hotspot.state()
     assert state["rate_limited"] == 0
     assert state["max_requests_in_one_second"] <= RATE
@@ -112,7 +109,7 @@ async def test_held_request_approved_in_the_ui(stack: DeployedStack, hotspot) ->
     )
     run = await wait_for_flow_run(run_id, timeout=180)
 
-    assert run.state.name == "Live", run.state.message
+    assert run.state.name == "Completed", run.state.message
 
 
 async def test_unknown_location_is_chosen_in_the_ui(stack: DeployedStack, hotspot) -> None:
@@ -124,10 +121,28 @@ async def test_unknown_location_is_chosen_in_the_ui(stack: DeployedStack, hotspo
     await aresume_flow_run(run_id, run_input={"location_0": "Lot D"})
     run = await wait_for_flow_run(run_id, timeout=180)
 
-    assert run.state.name == "Live", run.state.message
+    assert run.state.name == "Completed", run.state.message
     with session_scope() as session:
         lines = crud.request_spots(session, request_id=request_id)
     assert [(line.location, line.spot_id) for line in lines] == [
         ("Lot A", "14283"),
         ("Lot D", "17777"),
     ]
+
+
+async def test_unconfirmed_operator_is_confirmed_in_the_ui(stack: DeployedStack, hotspot) -> None:
+    stack.add_worker("worker-1")
+    request_id = submit(
+        {"Riverside P2": "16001"}, sender="ops@harbor.example", company="Harbor Lots"
+    )
+    run_id = await launch(request_id)
+
+    await wait_for_state(run_id, "Suspended")
+    assert hotspot.state()["permits"] == []  # nothing applied before ops decide
+    await aresume_flow_run(run_id, run_input={"operator_0": "Add it to the company's operators"})
+    run = await wait_for_flow_run(run_id, timeout=180)
+
+    assert run.state.name == "Completed", run.state.message
+    with session_scope() as session:
+        harbor = crud.get_company_by_name(session, name="Harbor Lots")
+        assert harbor.hotspot_operators == ["Riverside Lots", "Northgate Parking"]
