@@ -3,6 +3,7 @@ Prefect API (`run_cli`, `start_cli`), or as on a fresh machine (`fresh_environme
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -46,6 +47,15 @@ def fresh_environment(tmp_path: Path, hotspot_url: str, **extra: str) -> dict[st
         "HOTSPOT_BACKOFF_SECONDS": "0.05",
         **extra,
     }
+
+
+def form_file(directory: Path, spots: dict[str, str], sender: str = "jane@acme.example") -> str:
+    """A form request of Acme Parking (location → SpotID) as a file for `onboard`; its path."""
+    path = directory / f"form-{'-'.join(spots.values())}.json"
+    locations = [{"location": location, "spot_id": spot} for location, spot in spots.items()]
+    form = {"company": "Acme Parking", "contact_email": sender, "spots": locations}
+    path.write_text(json.dumps(form))
+    return str(path)
 
 
 def start_cli(*args: str, hotspot_url: str, log: Path, **extra_env: str) -> subprocess.Popen:

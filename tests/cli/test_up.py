@@ -1,9 +1,11 @@
 """`hotspot-onboard up` as a real process, from a fresh data dir and a cold PREFECT_HOME: the
-UI answers, the pool, the rate limit, the deployments and the automations exist, a deployed
-run executes on its worker, and SIGTERM stops every process of its tree, that run's too."""
+UI answers, the pool, the rate limit, the deployments and the automations exist; another shell
+with the settings it printed onboards a request whose deployed run suspends (ops get the
+mail); and SIGTERM stops every process of its tree, a run in flight on the worker included."""
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import subprocess
@@ -13,14 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 from prefect.client.orchestration import SyncPrefectClient
-from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from settings import settings
 from stack.automations import NOTICES
 from stack.prefect import ONBOARDING_DEPLOYMENT, RATE_LIMIT_NAME, WORK_POOL
 from stack.process import alive, check_port_free, descendants, free_port, wait_until
-from testing.cli import CLI, SEED, fresh_environment
-from testing.onboarding import launch, submit
+from testing.cli import CLI, SAMPLE, SEED, form_file, fresh_environment
 from tests.servers.smtp import SmtpCapture
 
 
@@ -52,7 +51,6 @@ def up(tmp_path: Path, smtp_capture: SmtpCapture) -> Iterator[Up]:
         SMTP_PORT=str(smtp_capture.port),
         SMTP_SECURITY="none",
         OPS_NOTIFY_EMAIL="ops@offstreet.example",
-        VERIFY_TIMEOUT_SECONDS="600",  # a run stays in verification while the test stops `up`
     )
     output = tmp_path / "up.txt"
     with output.open("wb") as sink:
@@ -76,11 +74,9 @@ def up(tmp_path: Path, smtp_capture: SmtpCapture) -> Iterator[Up]:
             wait_until(lambda: not any(alive(p) for p in tree), timeout=30, process=None)
 
 
-async def test_up_serves_the_ui_with_everything_deployed_and_sigterm_leaves_nothing(
-    up: Up, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_up_serves_the_ui_with_everything_deployed_and_sigterm_leaves_nothing(
+    up: Up, tmp_path: Path, smtp_capture: SmtpCapture
 ) -> None:
-    assert f"export PREFECT_API_URL={up.api}" in up.output()
-    assert f"export ONBOARDING_DEPLOYMENT={ONBOARDING_DEPLOYMENT}" in up.output()
     page = httpx.get(up.ui, timeout=30)
     assert page.status_code == 200 and "<html" in page.text.lower()
     with SyncPrefectClient(up.api) as client:
@@ -92,28 +88,44 @@ async def test_up_serves_the_ui_with_everything_deployed_and_sigterm_leaves_noth
         names = sorted(a.name for a in client.read_automations())
     assert names == sorted(name for name, *_ in NOTICES)
 
-    # A deployed run on the worker, held in verification (TEST123 never shows).
-    data = tmp_path / "data"
+    # Another shell, with what `up` printed: seed first, then a request that waits on ops.
+    exports = dict(re.findall(r"^  export (\w+)=(\S+)$", up.output(), re.MULTILINE))
+    assert exports["PREFECT_API_URL"] == up.api
+    assert exports["ONBOARDING_DEPLOYMENT"] == ONBOARDING_DEPLOYMENT
+    shell = fresh_environment(tmp_path, up.sandbox_url) | exports
+    assert subprocess.run([CLI, "seed", SEED], env=shell, cwd=tmp_path).returncode == 0
+    waiting = subprocess.run(
+        [CLI, "onboard", SAMPLE], env=shell, cwd=tmp_path, capture_output=True, timeout=600
+    )
+    assert waiting.returncode == 4, waiting.stderr  # the deployed run suspended for the token
+    [notice] = smtp_capture.wait_for(1, timeout=120)
+    assert notice.message["Subject"].startswith("HotSpot onboarding waits for ops: Acme Parking")
+
+    # A deployed run in flight on the worker (TEST123 never shows) when `up` gets SIGTERM.
     knobs = {"delay_min": 900, "delay_max": 900}
     httpx.post(f"{up.sandbox_url}/_sandbox/config", json=knobs).raise_for_status()
-    seed = subprocess.run([CLI, "seed", SEED], env=fresh_environment(tmp_path, up.sandbox_url))
-    assert seed.returncode == 0
-    monkeypatch.setattr(settings, "data_dir", data)
-    monkeypatch.setattr(settings, "database_url", f"sqlite:///{data / 'offstreet.db'}")
-    monkeypatch.setattr(settings, "onboarding_deployment", ONBOARDING_DEPLOYMENT)
-    with temporary_settings(updates={PREFECT_API_URL: up.api}):
-        run_id = await launch(submit({"Lot D": "17777"}))
-    engine = wait_until(
-        lambda: any(b"prefect.engine" in cmdline(p) for p in descendants(up.process.pid)),
-        timeout=300,
-        process=up.process,
+    follower = subprocess.Popen(
+        [CLI, "onboard", form_file(tmp_path, {"Lot D": "17777"}), "--verify-timeout", "600"],
+        env=shell,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
-    assert engine, f"run {run_id} never started on the worker:\n{up.output()}"
-    tree = [up.process.pid, *descendants(up.process.pid)]
+    try:
+        engine = wait_until(
+            lambda: any(b"prefect.engine" in cmdline(p) for p in descendants(up.process.pid)),
+            timeout=300,
+            process=up.process,
+        )
+        assert engine, f"the run never started on the worker:\n{up.output()}"
+        tree = [up.process.pid, *descendants(up.process.pid)]
 
-    up.process.send_signal(signal.SIGTERM)
+        up.process.send_signal(signal.SIGTERM)
 
-    assert up.process.wait(timeout=120) == 0, up.output()
+        assert up.process.wait(timeout=120) == 0, up.output()
+    finally:
+        follower.kill()
+        follower.wait()
     assert up.output().rstrip().endswith("Stopped.")
     gone = wait_until(lambda: not any(alive(p) for p in tree), timeout=30, process=None)
     assert gone, [cmdline(p) for p in tree if alive(p)]

@@ -5,6 +5,7 @@ to a webhook, on a real `prefect server` with a real worker."""
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,11 +14,11 @@ from typing import Any
 import pytest
 from prefect.client.orchestration import PrefectClient
 from prefect.flow_runs import wait_for_flow_run
-from pydantic import SecretStr
 
-from settings import settings
+from settings import Settings
 from stack.automations import NOTICES, configure_notifications
 from stack.prefect import ONBOARDING_DEPLOYMENT
+from testing.cli import CLI
 from testing.onboarding import launch, submit, wait_for_state
 from testing.stack import DeployedStack
 from tests.servers.fixtures import SMTP_USER
@@ -73,20 +74,25 @@ async def test_ops_are_told_when_a_run_suspends_and_when_one_fails(
     stack: DeployedStack, hotspot, smtp_capture: SmtpCapture, webhook: WebhookCapture
 ) -> None:
     assert smtp_capture.credentials is not None
-    config = settings.model_copy(
-        update={
-            "smtp_host": smtp_capture.host,
-            "smtp_port": smtp_capture.port,
-            "smtp_security": "none",
-            "smtp_user": SMTP_USER,
-            "smtp_password": SecretStr(smtp_capture.credentials[1]),
-            "ops_notify_email": [OPS],
-            "ops_webhook_url": SecretStr(webhook.url),
-        }
+    channels = {
+        "SMTP_HOST": smtp_capture.host,
+        "SMTP_PORT": str(smtp_capture.port),
+        "SMTP_SECURITY": "none",
+        "SMTP_USER": SMTP_USER,
+        "SMTP_PASSWORD": smtp_capture.credentials[1],
+        "OPS_NOTIFY_EMAIL": OPS,
+        "OPS_WEBHOOK_URL": webhook.url,
+    }
+    # The production command, then again in process (idempotent: updated in place).
+    done = subprocess.run(
+        [CLI, "automations"], env=stack.env | channels, capture_output=True, text=True
     )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"Notifications for runs of {ONBOARDING_DEPLOYMENT}: email")
     async with PrefectClient(stack.server.api_url) as client:
-        for _ in range(2):  # idempotent: the second time updates in place
-            await configure_notifications(client, config, deployment=ONBOARDING_DEPLOYMENT)
+        await configure_notifications(
+            client, Settings(**channels), deployment=ONBOARDING_DEPLOYMENT
+        )
         automations = await client.read_automations()
     assert sorted(a.name for a in automations) == sorted(name for name, *_ in NOTICES)
     assert all(len(a.actions) == 2 and a.enabled for a in automations)

@@ -4,24 +4,12 @@ pyproject's [tool.prefect] does not apply). They share one local Prefect server.
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 
 from stack.local import LocalServer
 from stack.process import alive, descendants, wait_until
-from testing.cli import CLI, SAMPLE, SEED, fresh_environment
-
-
-def form_request(tmp_path: Path, location: str, spot_id: str) -> str:
-    path = tmp_path / f"form-{spot_id}.json"
-    form = {
-        "company": "Acme Parking",
-        "contact_email": "jane@acme.example",
-        "spots": [{"location": location, "spot_id": spot_id}],
-    }
-    path.write_text(json.dumps(form))
-    return str(path)
+from testing.cli import CLI, SAMPLE, SEED, form_file, fresh_environment
 
 
 def hotspot_onboard(
@@ -49,7 +37,7 @@ def test_two_commands_at_once_start_one_server_and_both_finish(tmp_path: Path, s
     env = fresh_environment(tmp_path, sandbox.url)
     data = tmp_path / "data"
     assert hotspot_onboard("seed", SEED, env=env, cwd=tmp_path).returncode == 0
-    requests = [SAMPLE, form_request(tmp_path, "Lot D", "17777")]  # waits on ops; goes live
+    requests = [SAMPLE, form_file(tmp_path, {"Lot D": "17777"})]  # waits on ops; goes live
     commands = [
         subprocess.Popen(
             [CLI, "onboard", request],
@@ -94,7 +82,7 @@ def test_a_killed_command_leaves_only_the_shared_server_which_stops_when_unused(
     data = tmp_path / "data"
     assert hotspot_onboard("seed", SEED, env=env, cwd=tmp_path).returncode == 0
     command = subprocess.Popen(
-        [CLI, "onboard", form_request(tmp_path, "Lot D", "17777")],
+        [CLI, "onboard", form_file(tmp_path, {"Lot D": "17777"})],
         env=env,
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
