@@ -220,6 +220,18 @@ class Settings(BaseSettings):
     )
     smtp_user: str = Field(default="", validation_alias="SMTP_USER")
     smtp_password: SecretStr | None = Field(default=None, validation_alias="SMTP_PASSWORD")
+    ops_notify_email: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        validation_alias="OPS_NOTIFY_EMAIL",
+        description="Comma-separated addresses told (through SMTP_*) when an onboarding run "
+        "waits for ops, fails or crashes; empty sends no such mail.",
+    )
+    ops_webhook_url: SecretStr | None = Field(
+        default=None,
+        validation_alias="OPS_WEBHOOK_URL",
+        description="A URL that gets the same notices as a JSON POST {text, subject, body} "
+        "(a Slack or Mattermost incoming webhook, or your own); empty sends none.",
+    )
     mail_trusted_authserv_ids: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         validation_alias="MAIL_TRUSTED_AUTHSERV_IDS",
@@ -267,6 +279,20 @@ class Settings(BaseSettings):
         "JSON API; empty means the API refuses every call.",
     )
 
+    embedded_server_idle_seconds: float = Field(
+        default=900,
+        gt=0,
+        validation_alias="EMBEDDED_SERVER_IDLE_SECONDS",
+        description="Without PREFECT_API_URL, commands share one local Prefect server per data "
+        "dir; it stops after this long with no command using it.",
+    )
+    test_postgres_admin_url: str = Field(
+        default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+        validation_alias="TEST_POSTGRES_ADMIN_URL",
+        description="Tests and benchmarks only: the PostgreSQL where they create and drop "
+        "throwaway databases.",
+    )
+
     sandbox_host: str = Field(default="127.0.0.1", validation_alias="SANDBOX_HOST")
     sandbox_port: int = Field(default=8765, validation_alias="SANDBOX_PORT")
     sandbox_catalogue: Path = Field(
@@ -274,7 +300,7 @@ class Settings(BaseSettings):
         validation_alias="SANDBOX_CATALOGUE",
     )
 
-    @field_validator("mail_trusted_authserv_ids", mode="before")
+    @field_validator("mail_trusted_authserv_ids", "ops_notify_email", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):

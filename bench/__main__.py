@@ -20,8 +20,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
 
 from bench import bulk, intake, many, parse_cost, verify_lag
-from bench.common import BENCH_DIR, Figure, PrefectServer, machine, postgres_database
-from hotspot.sandbox_process import SandboxProcess
+from bench.common import BENCH_DIR, Figure, machine
+from stack.prefect import PrefectServer, asyncpg_url
+from stack.sandbox import SandboxProcess
+from testing.databases import throwaway_postgres
 
 ALL = ("parse", "intake", "lag", "overhead", "bulk", "many")
 # The table's order: the issue's, then what is reported without a target.
@@ -51,9 +53,11 @@ def run(only: set[str], *, runs: int, bulk_runs: int) -> list[Figure]:
     for stale in ("work", "logs"):  # each run's stores and logs, from a clean slate
         shutil.rmtree(BENCH_DIR / stale, ignore_errors=True)
     with (
-        postgres_database("hotspot_bench_prefect") as prefect_db,
+        throwaway_postgres("hotspot_bench_prefect") as prefect_db,
         PrefectServer(
-            prefect_db, home=BENCH_DIR / "prefect", log=BENCH_DIR / "logs" / "prefect-server.log"
+            home=BENCH_DIR / "prefect",
+            database_url=asyncpg_url(prefect_db),
+            log=BENCH_DIR / "logs" / "prefect-server.log",
         ) as server,
         SandboxProcess() as sandbox,
         ThreadPoolExecutor(1) as background,

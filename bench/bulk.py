@@ -18,12 +18,12 @@ from typing import Any
 from bench.common import (
     BENCH_DIR,
     Figure,
-    PrefectServer,
     median,
-    postgres_database,
     run_onboardings,
 )
-from hotspot.sandbox_process import SandboxProcess
+from stack.prefect import PrefectServer
+from stack.sandbox import SandboxProcess
+from testing.databases import throwaway_postgres
 
 SPOTS = 500
 RATE = 20.0
@@ -73,7 +73,7 @@ class SQLiteStore:
 
 
 def stores(kind: str, directory: Path) -> AbstractContextManager[str]:
-    return SQLiteStore(directory) if kind == "sqlite" else postgres_database("hotspot_bench")
+    return SQLiteStore(directory) if kind == "sqlite" else throwaway_postgres("hotspot_bench")
 
 
 def one_run(
@@ -90,7 +90,7 @@ def one_run(
     sandbox.reset(**knobs)
     directory = BENCH_DIR / "work" / name
     with stores(store, directory) as url:
-        env = server.env(
+        env = server.environment(
             OFFSTREET_DATABASE_URL=url,
             OFFSTREET_DATA_DIR=str(directory),
             HOTSPOT_API_URL=sandbox.url,

@@ -1,4 +1,7 @@
-"""What every benchmark shares: figures, medians, the machine, processes, databases, Prefect."""
+"""What every benchmark shares: figures, medians, the machine, the store, the deployment.
+
+Processes, throwaway databases and the Prefect server come from `stack` and `testing`, as for
+`make up` and the tests."""
 
 from __future__ import annotations
 
@@ -8,8 +11,6 @@ import platform
 import statistics
 import subprocess
 import sys
-import time
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,18 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-import sqlalchemy as sa
-
-from hotspot.sandbox_process import free_port
 from settings import PROJECT_DIR, settings
+from stack.prefect import ONBOARDING_DEPLOYMENT, PrefectServer, deploy, ensure_work_pool
 
 BENCH_DIR = settings.data_dir / "bench"
-BIN = Path(sys.executable).parent
-# The machine's PostgreSQL (trust auth), as the tests use it.
-POSTGRES_ADMIN_URL = os.environ.get(
-    "BENCH_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 
 
 @dataclass
@@ -75,81 +68,7 @@ def peak_rss_mib(pid: int) -> float:
     return 0.0
 
 
-def descendants(pid: int) -> list[int]:
-    """Every live process below `pid` (children, grandchildren, ...)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rpartition(")")[2].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-# --- PostgreSQL --------------------------------------------------------------------------------
-
-
-@contextmanager
-def postgres_database(prefix: str) -> Iterator[str]:
-    """A fresh database on the local PostgreSQL (psycopg URL), dropped afterwards."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    try:
-        yield url
-    finally:
-        from store.db import engine_for
-
-        engine_for(url).dispose()
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def asyncpg_url(url: str) -> str:
-    """The same database for Prefect's server, which speaks asyncpg."""
-    return sa.make_url(url).set(drivername="postgresql+asyncpg").render_as_string(False)
-
-
-# --- processes ---------------------------------------------------------------------------------
-
-
-@contextmanager
-def background(
-    command: list[str], *, env: dict[str, str], log: Path
-) -> Iterator[subprocess.Popen[bytes]]:
-    """A process for the life of the block (SIGINT, then SIGKILL after 15 s)."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("ab") as output:
-        process = subprocess.Popen(
-            command,
-            env=env,
-            cwd=PROJECT_DIR,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(2)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+# --- onboardings in a fresh process -----------------------------------------------------------
 
 
 def run_onboardings(spec: dict[str, Any], *, env: dict[str, str], log: Path) -> dict[str, Any]:
@@ -168,66 +87,6 @@ def run_onboardings(spec: dict[str, Any], *, env: dict[str, str], log: Path) -> 
     if done.returncode != 0:
         raise RuntimeError(f"bench.runner exited {done.returncode}; see {log}")
     return json.loads(done.stdout.decode().strip().splitlines()[-1])
-
-
-# --- Prefect -----------------------------------------------------------------------------------
-
-
-class PrefectServer:
-    """`prefect server start` on a throwaway PostgreSQL database, with its own PREFECT_HOME."""
-
-    def __init__(self, database_url: str, *, home: Path, log: Path) -> None:
-        self.port = free_port()
-        self.api_url = f"http://127.0.0.1:{self.port}/api"
-        self.home = home
-        self._database_url = database_url
-        self._log = log
-        self._stack: Any = None
-
-    def env(self, **extra: str) -> dict[str, str]:
-        """The environment of any process that uses this server."""
-        return {
-            **os.environ,
-            "PREFECT_HOME": str(self.home),
-            "PREFECT_API_URL": self.api_url,
-            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "PYTHONUNBUFFERED": "1",
-            **extra,
-        }
-
-    def __enter__(self) -> PrefectServer:
-        from contextlib import ExitStack
-
-        self.home.mkdir(parents=True, exist_ok=True)
-        env = self.env(
-            PREFECT_API_DATABASE_CONNECTION_URL=asyncpg_url(self._database_url),
-            PREFECT_SERVER_UI_ENABLED="false",
-        )
-        env.pop("PREFECT_API_URL")
-        self._stack = ExitStack()
-        command = [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1"]
-        command += ["--port", str(self.port), "--no-ui"]
-        self._stack.enter_context(background(command, env=env, log=self._log))
-        try:
-            self._wait()
-        except BaseException:
-            self._stack.close()
-            raise
-        return self
-
-    def _wait(self, timeout: float = 180.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.api_url}/health", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.3)
-        raise RuntimeError(f"the Prefect server did not answer within {timeout:.0f} s; {self._log}")
-
-    def __exit__(self, *exc: object) -> None:
-        self._stack.close()
 
 
 # --- the store ---------------------------------------------------------------------------------
@@ -258,13 +117,10 @@ def seed_companies(url: str, companies: list[dict[str, Any]]) -> None:
             crud.upsert_company(session, company_in=CompanyIn.model_validate(company))
 
 
-def deploy_onboarding(server: PrefectServer, *, pool: str, name: str) -> str:
-    """Deploy the onboarding flow to a process pool of the server; `onboard-request/NAME`."""
-    subprocess.run(
-        [sys.executable, "-m", "bench.deploy", pool, name],
-        env=server.env(),
-        cwd=PROJECT_DIR,
-        check=True,
-        capture_output=True,
-    )
-    return f"onboard-request/{name}"
+def deploy_onboarding(server: PrefectServer, *, pool: str) -> str:
+    """prefect.yaml's onboarding deployment, as `make up` deploys it, on a process pool of its
+    own (a later call moves the deployment; runs already made stay in their pool); its name."""
+    with server.client() as client:
+        ensure_work_pool(client, pool)
+    deploy(server.environment(), pool=pool)
+    return ONBOARDING_DEPLOYMENT

@@ -24,10 +24,7 @@ import httpx
 
 from bench.common import (
     BENCH_DIR,
-    BIN,
     Figure,
-    PrefectServer,
-    background,
     deploy_onboarding,
     median,
     peak_rss_mib,
@@ -35,6 +32,8 @@ from bench.common import (
     using_store,
 )
 from settings import PROJECT_DIR
+from stack.prefect import BIN, PrefectServer
+from stack.process import Service
 
 MESSAGES = 7
 TARGET_S = 2.0
@@ -83,7 +82,7 @@ def measure(server: PrefectServer, *, hotspot_url: str, say: Callable[[str], Non
     subprocess.run(["bash", str(PROJECT_DIR / "tests/servers/install_dovecot.sh")], check=True)
     from tests.servers.dovecot import DovecotServer
 
-    deployment = deploy_onboarding(server, pool="bench-intake", name="bench-intake")
+    deployment = deploy_onboarding(server, pool="bench-intake")
     directory = BENCH_DIR / "work" / "intake"
     directory.mkdir(parents=True, exist_ok=True)
     for old in directory.glob("store.db*"):
@@ -94,7 +93,7 @@ def measure(server: PrefectServer, *, hotspot_url: str, say: Callable[[str], Non
     seen: list[float] = []
     details: list[dict[str, Any]] = []
     with DovecotServer() as dovecot:
-        env = server.env(
+        env = server.environment(
             IMAP_HOST=dovecot.host,
             IMAP_PORT=str(dovecot.port),
             IMAP_USER=dovecot.user,
@@ -106,7 +105,8 @@ def measure(server: PrefectServer, *, hotspot_url: str, say: Callable[[str], Non
             ONBOARDING_DEPLOYMENT=deployment,
         )
         command = [str(BIN / "hotspot-onboard"), "watch"]
-        with background(command, env=env, log=BENCH_DIR / "logs" / "watcher.log") as watcher:
+        log = BENCH_DIR / "logs" / "watcher.log"
+        with Service("the watcher", command, env=env, log=log) as watcher:
             dovecot.wait_for_connections(1, timeout=120)
             time.sleep(3)  # the first catch-up is done; the watcher sits in IDLE
             for location, spot_id in STALLS.items():

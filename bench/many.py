@@ -21,17 +21,15 @@ import httpx
 
 from bench.common import (
     BENCH_DIR,
-    BIN,
     Figure,
-    PrefectServer,
-    background,
     deploy_onboarding,
-    descendants,
     peak_rss_mib,
-    postgres_database,
     using_store,
 )
-from hotspot.sandbox_process import SandboxProcess
+from stack.prefect import PrefectServer, ensure_rate_limit, worker
+from stack.process import descendants
+from stack.sandbox import SandboxProcess
+from testing.databases import throwaway_postgres
 
 COMPANIES = 50
 SPOTS_EACH = 4
@@ -129,23 +127,12 @@ def _deployment_id(api: str, name: str) -> str:
     return response.json()["id"]
 
 
-def pacing(api: str) -> dict[str, str]:
+def pacing(server: PrefectServer) -> dict[str, str]:
     """HotSpot's limit for every run on every worker: a Prefect global concurrency limit with
-    slot decay, where the pipeline supports one (HOTSPOT_GLOBAL_RATE_LIMIT); else each process
-    paces itself and HotSpot's 429s and Retry-After do the rest."""
-    from settings import Settings
-
-    paced = {"HOTSPOT_RATE_LIMIT": str(PACE)}
-    if "hotspot_global_rate_limit" not in Settings.model_fields:
-        return paced
-    response = httpx.post(
-        f"{api}/v2/concurrency_limits/",
-        json={"name": GLOBAL_LIMIT, "limit": int(PACE), "slot_decay_per_second": PACE},
-        timeout=10,
-    )
-    if response.status_code != 409:  # made by the first configuration already
-        response.raise_for_status()
-    return {**paced, "HOTSPOT_GLOBAL_RATE_LIMIT": GLOBAL_LIMIT}
+    slot decay (HOTSPOT_GLOBAL_RATE_LIMIT), as `make up` sets it."""
+    with server.client() as client:
+        ensure_rate_limit(client, PACE, name=GLOBAL_LIMIT)
+    return {"HOTSPOT_RATE_LIMIT": str(PACE), "HOTSPOT_GLOBAL_RATE_LIMIT": GLOBAL_LIMIT}
 
 
 def one_config(
@@ -157,22 +144,21 @@ def one_config(
     say: Callable[[str], None],
 ) -> dict[str, Any]:
     sandbox.reset(rate_limit=RATE, delay=DELAY)
-    with postgres_database("hotspot_bench_many") as url, ExitStack() as stack:
+    with throwaway_postgres("hotspot_bench_many") as url, ExitStack() as stack:
         request_ids = store_requests(url)
-        env = server.env(
+        env = server.environment(
             OFFSTREET_DATABASE_URL=url,
             OFFSTREET_DATA_DIR=str(BENCH_DIR / "work" / "many"),
             HOTSPOT_API_URL=sandbox.url,
             PREFECT_WORKER_QUERY_SECONDS="1",
             PREFECT_WORKER_PREFETCH_SECONDS="1",
-            **pacing(server.api_url),
+            **pacing(server),
         )
         pids = []
         for n in range(workers):
-            command = [str(BIN / "prefect"), "worker", "start", "--pool", POOL]
-            command += ["--name", f"bench-worker-{n}", "--limit", str(WORKER_LIMIT)]
             log = BENCH_DIR / "logs" / f"many-{workers}-worker-{n}.log"
-            pids.append(stack.enter_context(background(command, env=env, log=log)).pid)
+            process = worker(f"bench-worker-{n}", env=env, pool=POOL, limit=WORKER_LIMIT, log=log)
+            pids.append(stack.enter_context(process).pid)
         time.sleep(8)  # the workers start and poll their pool
         started = time.time()
         run_ids = asyncio.run(create_runs(server.api_url, deployment_id, request_ids))
@@ -209,14 +195,14 @@ def one_config(
         "max_requests_in_one_second": hotspot["max_requests_in_one_second"],
         "worker_peak_rss_mib": round(worker_rss, 1),
         "flow_run_process_peak_rss_mib": round(child_rss, 1),
-        "pacing": "global" if "HOTSPOT_GLOBAL_RATE_LIMIT" in env else "per process",
+        "pacing": "global",
     }
     say(f"many requests, {workers} worker(s): {result}")
     return result
 
 
 def measure(server: PrefectServer, *, say: Callable[[str], None]) -> list[Figure]:
-    deployment = deploy_onboarding(server, pool=POOL, name="bench-many")
+    deployment = deploy_onboarding(server, pool=POOL)
     deployment_id = _deployment_id(server.api_url, deployment)
     figures = []
     with SandboxProcess() as sandbox:

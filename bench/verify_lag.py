@@ -13,8 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from bench.common import BENCH_DIR, Figure, PrefectServer, median, run_onboardings
-from hotspot.sandbox_process import SandboxProcess
+from bench.common import BENCH_DIR, Figure, median, run_onboardings
+from stack.prefect import PrefectServer
+from stack.sandbox import SandboxProcess
 
 RUNS = {5.0: 5, 20.0: 4, 60.0: 3}
 MAX_LOOKUPS_AT_60 = 8
@@ -51,7 +52,7 @@ def _one_delay(server: PrefectServer, delay: float, runs: int) -> dict[str, Any]
         old.unlink()
     with SandboxProcess() as sandbox:
         sandbox.reset(delay=delay)
-        env = server.env(
+        env = server.environment(
             OFFSTREET_DATABASE_URL=f"sqlite:///{directory / 'store.db'}",
             OFFSTREET_DATA_DIR=str(directory),
             HOTSPOT_API_URL=sandbox.url,

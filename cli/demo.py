@@ -9,9 +9,9 @@ from rich.rule import Rule
 
 from cli.onboarding import EXIT_WAITING, run_onboarding
 from cli.output import print_status
-from hotspot.sandbox_process import SandboxProcess
 from parsers import parse_any
 from settings import PROJECT_DIR, settings
+from stack.sandbox import SandboxProcess
 from store import crud
 from store.db import migrate, session_scope
 from store.schemas import SeedFile

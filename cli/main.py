@@ -24,9 +24,13 @@ from cli.onboarding import (
     run_onboarding,
 )
 from cli.output import console, print_status
+from cli.prefect_api import prefect_api
 from cli.sandbox import sandbox
+from cli.server import automations, server_app
+from cli.up import up
 from parsers import NotASpotIDRequest, SpotIDRequest, UnreadableInput, parse_any
 from settings import MAX_FORM_LINK_DAYS, settings
+from stack.process import StackError
 from store import crud
 from store.db import migrate, session_scope
 from store.models import WAITING_FOR_A_PERSON, OnboardingRequest, RequestState
@@ -42,8 +46,23 @@ app = typer.Typer(
 app.command(help="Run the HotSpot sandbox: a local HTTP server implementing HotSpot's API.")(
     sandbox
 )
+app.command()(up)
+app.command()(automations)
+app.add_typer(server_app, name="server")
 out = console()
 err = console(stderr=True)
+# The commands that run no flow; every other one gets a Prefect API before it starts.
+NO_FLOWS = {"parse", "seed", "status", "form-link", "sandbox", "up", "automations", "server"}
+
+
+@app.callback()
+def use_prefect_api(ctx: typer.Context) -> None:
+    """PREFECT_API_URL, or the data dir's local Prefect server, for the commands that run flows."""
+    if ctx.invoked_subcommand not in NO_FLOWS:
+        try:
+            ctx.with_resource(prefect_api())
+        except (StackError, OSError) as exc:
+            raise fail(f"no Prefect API: {exc}", EXIT_REFUSED) from exc
 
 
 def fail(message: str, code: int) -> typer.Exit:
@@ -278,18 +297,6 @@ def watch(
     except MailboxConfigError as exc:
         raise fail(str(exc), EXIT_REFUSED) from exc
     out.print(f"Took in {taken} messages.")
-
-
-@app.command()
-def up(
-    port: Annotated[int, typer.Option(help="Port of the Prefect server and its UI.")] = 4200,
-    workers: Annotated[int, typer.Option(help="Process workers to start.")] = 1,
-) -> None:
-    """The whole stack on this machine: Prefect server and UI, worker, sandbox, watcher."""
-    from cli.up import run_stack
-
-    migrate()
-    run_stack(out, port=port, workers=workers)
 
 
 @app.command()

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 from pydantic import SecretStr
 
-from hotspot.sandbox import SandboxConfig, serve
 from settings import settings
 
 
@@ -57,6 +56,8 @@ def sandbox(
     ] = "0",
 ) -> None:
     """Run a local HotSpot that fails on purpose, for the demo, benchmarks and tests."""
+    from hotspot.sandbox import SandboxConfig, serve  # FastAPI: only this command needs it
+
     delay_min, delay_max = parse_range(delay, option="--delay")
     latency_min, latency_max = parse_range(latency, option="--latency")
     key = SecretStr(partner_key) if partner_key else settings.hotspot_partner_key

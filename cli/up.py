@@ -1,190 +1,181 @@
-"""`hotspot-onboard up`: the whole stack on one machine, to try it as ops would.
+"""`hotspot-onboard up`: the whole stack on one machine, to run it as ops would.
 
-A Prefect server with its UI (SQLite in the data dir unless PREFECT_API_DATABASE_CONNECTION_URL
-says otherwise), the deployments of prefect.yaml, a process worker, the HotSpot sandbox, and the
-inbox watcher when a mailbox is configured. Ctrl-C stops everything, newest first.
+A Prefect server with its UI (its state in `<data dir>/prefect`, SQLite unless
+PREFECT_API_DATABASE_CONNECTION_URL says otherwise), the work pool, HotSpot's shared rate
+limit, the deployments of prefect.yaml, the notification automations, process workers, the
+HotSpot sandbox (unless HOTSPOT_API_URL is a real HotSpot), and the inbox watcher when a
+mailbox is configured. Commands without PREFECT_API_URL use this server too (stack.local).
+Ctrl-C or SIGTERM stops every process it started, newest first, with what they started.
 """
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
 import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from pathlib import Path
+from contextlib import ExitStack
+from typing import Annotated
+from urllib.parse import urlsplit
 
 import httpx
+import typer
 from rich.console import Console
 
-from hotspot.sandbox_process import SandboxProcess
-from settings import PROJECT_DIR, settings
-from store.files import private_file
+from settings import LOCAL_HOSTS, settings
+from stack.local import LocalServer, ServerRecord
+from stack.prefect import (
+    BIN,
+    ONBOARDING_DEPLOYMENT,
+    RATE_LIMIT_NAME,
+    WORK_POOL,
+    PrefectServer,
+    prepare,
+    stack_environment,
+    worker,
+)
+from stack.process import Service, StackError, check_port_free
+from stack.sandbox import SandboxProcess
+from store.db import migrate
 
-BIN = Path(sys.executable).parent
-WORK_POOL = "hotspot-onboarding"
-ONBOARDING_DEPLOYMENT = "onboard-request/onboard-request"
-RATE_LIMIT_NAME = "hotspot-api"
+# HotSpot's limit for Offstreet's key, when HOTSPOT_RATE_LIMIT does not say.
+DEFAULT_RATE = 20.0
 
 
-def stack_environment(*, api_url: str, hotspot_url: str, rate: float) -> dict[str, str]:
-    """What every process of the stack shares: one Prefect API, one store, one HotSpot, and
-    one rate limit for HotSpot across all of them."""
-    return {
-        **os.environ,
-        "PREFECT_HOME": os.environ.get("PREFECT_HOME", str(settings.data_dir / "prefect")),
-        "PREFECT_API_URL": api_url,
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "OFFSTREET_DATA_DIR": str(settings.data_dir),
-        "OFFSTREET_DATABASE_URL": settings.resolved_database_url,
-        "HOTSPOT_API_URL": hotspot_url,
-        "HOTSPOT_RATE_LIMIT": str(rate),
-        "HOTSPOT_GLOBAL_RATE_LIMIT": RATE_LIMIT_NAME,
+def up(
+    port: Annotated[int, typer.Option(help="Port of the Prefect server and its UI.")] = 4200,
+    workers: Annotated[int, typer.Option(min=1, help="Process workers to start.")] = 1,
+) -> None:
+    """The whole stack on this machine: Prefect server and UI, workers, sandbox, watcher."""
+    console = Console()
+    try:
+        migrate()
+        raise typer.Exit(run_stack(console, port=port, workers=workers))
+    except (StackError, httpx.HTTPError) as exc:
+        typer.echo(f"hotspot-onboard up: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def run_stack(console: Console, *, port: int, workers: int) -> int:
+    """Start everything, say what another shell needs, run until Ctrl-C or SIGTERM; 0, or 1
+    when a process of the stack stopped on its own."""
+    signal.signal(signal.SIGTERM, _interrupt)
+    sandboxed = (urlsplit(settings.hotspot_api_url).hostname or "") in LOCAL_HOSTS
+    check_port_free(port, hint="another `make up`? Choose the UI's port with --port")
+    if sandboxed:
+        check_port_free(settings.sandbox_port, hint="choose the sandbox's port with SANDBOX_PORT")
+    logs = settings.data_dir / "logs"
+    rate = settings.hotspot_rate_limit or DEFAULT_RATE
+    services: list[Service] = []
+    code = 0
+    with ExitStack() as stack:
+        try:
+            console.print("Starting the Prefect server (its first start sets up its database)…")
+            server, hotspot_url = _start_servers(stack, port=port, sandboxed=sandboxed)
+            env = stack_environment(
+                server.api_url, home=server.home, hotspot_url=hotspot_url, rate=rate
+            )
+            prepare(server, env, rate=rate)
+            asyncio.run(_notifications(server.api_url))
+            for number in range(1, workers + 1):
+                name = f"worker-{number}"
+                services.append(worker(name, env=env, log=logs / f"{name}.log"))
+            if settings.imap_host:
+                watch = [str(BIN / "hotspot-onboard"), "watch"]
+                services.append(Service("the watcher", watch, env=env, log=logs / "watcher.log"))
+            for service in services:
+                stack.enter_context(service)
+            _print_summary(console, server, hotspot_url, rate=rate, workers=workers)
+            while all(service.running for service in [server, *services]):
+                time.sleep(1)
+            stopped = next(s for s in [server, *services] if not s.running)
+            console.print(f"[red]{stopped.name} stopped on its own[/red] (see {logs}); stopping")
+            code = 1
+        except KeyboardInterrupt:
+            console.print("Stopping…")
+        finally:  # a second Ctrl-C must not cut the stopping short
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    console.print("Stopped.")
+    return code
+
+
+def _start_servers(stack: ExitStack, *, port: int, sandboxed: bool) -> tuple[PrefectServer, str]:
+    """The sandbox and the Prefect server, recorded as the data dir's local server (a server
+    the CLI started for it is stopped first: this one replaces it)."""
+    local = LocalServer(settings.data_dir)
+    with local.locked(local.lock_file):
+        running = local.read()
+        if running is not None and running.owner == "up":
+            raise StackError(f"`make up` already runs for {settings.data_dir} ({running.api_url})")
+        if running is not None:
+            try:
+                with local.locked(local.in_use_file, fcntl.LOCK_EX | fcntl.LOCK_NB):
+                    local.stop(running)
+            except BlockingIOError:
+                raise StackError(
+                    "a command (`watch`, `serve`, ...) uses the local Prefect server the CLI "
+                    "started for this data dir: stop it first"
+                ) from None
+        hotspot_url = settings.hotspot_api_url
+        if sandboxed:
+            log = settings.data_dir / "logs" / "sandbox.log"
+            sandbox = stack.enter_context(SandboxProcess(port=settings.sandbox_port, log=log))
+            hotspot_url = sandbox.url
+        log = settings.data_dir / "logs" / "prefect-server.log"
+        server = PrefectServer(home=local.home, port=port, ui=True, log=log)
+        stack.enter_context(server)
+        local.write(ServerRecord.of(server.api_url, os.getpid(), "up"))
+        stack.callback(local.forget, os.getpid())
+    return server, hotspot_url
+
+
+async def _notifications(api_url: str) -> None:
+    from prefect.client.orchestration import PrefectClient
+
+    from stack.automations import configure_notifications
+
+    async with PrefectClient(api_url) as client:
+        await configure_notifications(client, settings, deployment=ONBOARDING_DEPLOYMENT)
+
+
+def _print_summary(
+    console: Console, server: PrefectServer, hotspot_url: str, *, rate: float, workers: int
+) -> None:
+    """Where everything is, and what another shell exports to use this stack."""
+    from stack.automations import describe
+
+    sandbox = "the sandbox" if hotspot_url != settings.hotspot_api_url else "HOTSPOT_API_URL"
+    imap = f"{settings.imap_user} at {settings.imap_host}" if settings.imap_host else None
+    rows = [
+        ("HotSpot", f"{hotspot_url} ({sandbox})"),
+        ("Prefect API", server.api_url),
+        ("Deployments", f"prefect.yaml's, on pool '{WORK_POOL}'; {workers} worker(s)"),
+        ("Rate limit", f"'{RATE_LIMIT_NAME}', {rate:g} HotSpot calls/s across all workers"),
+        ("Inbox watcher", imap or "off (set IMAP_HOST and IMAP_USER to watch a mailbox)"),
+        ("Notifications", describe(settings)),
+        ("Logs", str(settings.data_dir / "logs")),
+    ]
+    for label, value in rows:
+        console.print(f"{label:<15}{value}", highlight=False)
+    exports = {
+        "PREFECT_API_URL": server.api_url,
         "ONBOARDING_DEPLOYMENT": ONBOARDING_DEPLOYMENT,
+        "OFFSTREET_DATA_DIR": str(settings.data_dir),
+        "HOTSPOT_API_URL": hotspot_url,
+        "HOTSPOT_RATE_LIMIT": f"{rate:g}",
+        "HOTSPOT_GLOBAL_RATE_LIMIT": RATE_LIMIT_NAME,
     }
-
-
-def prepare_server(*, env: dict[str, str], rate: float) -> None:
-    """The work pool, the shared HotSpot rate limit and the deployments (all idempotent)."""
-    prefect("work-pool", "create", WORK_POOL, "--type", "process", "--overwrite", env=env)
-    slots = str(max(1, int(rate)))
-    try:
-        prefect(
-            "gcl",
-            "create",
-            RATE_LIMIT_NAME,
-            "--limit",
-            slots,
-            "--slot-decay-per-second",
-            str(rate),
-            env=env,
-        )
-    except subprocess.CalledProcessError:
-        prefect(
-            "gcl",
-            "update",
-            RATE_LIMIT_NAME,
-            "--limit",
-            slots,
-            "--slot-decay-per-second",
-            str(rate),
-            env=env,
-        )
-    prefect("--no-prompt", "deploy", "--all", env=env)
-
-
-def server_command(port: int) -> list[str]:
-    return [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
-
-
-def worker_command(name: str) -> list[str]:
-    return [str(BIN / "prefect"), "worker", "start", "--pool", WORK_POOL, "--name", name]
-
-
-@contextmanager
-def background(command: list[str], *, env: dict[str, str], log: Path) -> Iterator[None]:
-    """Run a process for the life of the block; stop it with SIGINT, then SIGKILL."""
-    with private_file(log).open("ab") as output:
-        process = subprocess.Popen(
-            command, env=env, cwd=PROJECT_DIR, stdout=output, stderr=subprocess.STDOUT
-        )
-    try:
-        yield
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def wait_for_api(api_url: str, *, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{api_url}/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"the Prefect server did not answer at {api_url} within {timeout:.0f} s")
-
-
-def prefect(*args: str, env: dict[str, str]) -> None:
-    """Run one `prefect` CLI command to its end, failing loudly."""
-    subprocess.run(
-        [str(BIN / "prefect"), *args],
-        env=env,
-        cwd=PROJECT_DIR,
-        check=True,
-        stdout=subprocess.DEVNULL,
+    console.print("\nIn another shell (seed your companies first: hotspot-onboard seed FILE):")
+    for name, value in exports.items():
+        console.print(f"  export {name}={value}", highlight=False, soft_wrap=True)
+    console.print(
+        f"\n[bold]Prefect UI     {server.ui_url}[/bold]  (Ctrl-C stops everything)",
+        highlight=False,
     )
 
 
-def stop_on_sigterm(signum: int, frame: object) -> None:
-    """A service manager's SIGTERM stops the stack as cleanly as Ctrl-C."""
+def _interrupt(signum: int, frame: object) -> None:
+    """A service manager's SIGTERM stops the stack as Ctrl-C does."""
     raise KeyboardInterrupt
-
-
-def run_stack(console: Console, *, port: int, workers: int) -> None:
-    """Start everything, print where the UI is, and keep running until Ctrl-C."""
-    signal.signal(signal.SIGTERM, stop_on_sigterm)
-    logs = settings.data_dir / "logs"
-    api_url = f"http://127.0.0.1:{port}/api"
-    with ExitStack() as stack:
-        sandbox = stack.enter_context(SandboxProcess(port=settings.sandbox_port))
-        env = stack_environment(api_url=api_url, hotspot_url=sandbox.url)
-        console.print(f"HotSpot sandbox   {sandbox.url}")
-        stack.enter_context(
-            background(
-                [
-                    str(BIN / "prefect"),
-                    "server",
-                    "start",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                ],
-                env=env,
-                log=logs / "prefect-server.log",
-            )
-        )
-        wait_for_api(api_url)
-        prefect("work-pool", "create", WORK_POOL, "--type", "process", "--overwrite", env=env)
-        prefect("--no-prompt", "deploy", "--all", env=env)
-        for number in range(1, workers + 1):
-            stack.enter_context(
-                background(
-                    [
-                        str(BIN / "prefect"),
-                        "worker",
-                        "start",
-                        "--pool",
-                        WORK_POOL,
-                        "--name",
-                        f"worker-{number}",
-                    ],
-                    env=env,
-                    log=logs / f"worker-{number}.log",
-                )
-            )
-        if settings.imap_host:
-            stack.enter_context(
-                background(
-                    [str(BIN / "hotspot-onboard"), "watch"], env=env, log=logs / "watcher.log"
-                )
-            )
-            console.print(f"Inbox watcher     {settings.imap_user} at {settings.imap_host}")
-        else:
-            console.print("Inbox watcher     off (set IMAP_HOST to watch a mailbox)")
-        console.print(f"Workers           {workers} on pool '{WORK_POOL}'; logs in {logs}")
-        console.print(f"Prefect UI        http://127.0.0.1:{port}  (Ctrl-C stops)", style="bold")
-        try:
-            while True:
-                time.sleep(1)
-        except KeyboardInterrupt:
-            console.print("Stopping…")

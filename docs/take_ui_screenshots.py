@@ -2,11 +2,12 @@
 
 Run by hand, from the project directory, after `make install`:
 
-    .venv/bin/python docs/take_ui_screenshots.py
+    .venv/bin/python -m docs.take_ui_screenshots
 
 It needs Debian's Chromium (/usr/bin/chromium) and touches nothing of yours (.data, ~/.prefect,
 a running `make up`): everything it starts runs on free ports with its state in a temporary
-directory, and is stopped at the end (by process id) before that directory is removed. What
+directory, and is stopped at the end (each process with what it started) before that directory is
+removed. What
 it starts: a Prefect server with its UI (SQLite under a throwaway PREFECT_HOME, analytics off),
 the HotSpot sandbox, a fresh SQLite store seeded with demo/companies.json, the deployments of
 prefect.yaml and one process worker. It takes about a minute; on failure it prints the tails
@@ -28,9 +29,7 @@ artifacts page, made as tall as its content; each must stay under 400 KB.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import socket
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -38,21 +37,11 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from uuid import UUID
 
-from playwright.async_api import Page, ViewportSize, async_playwright, expect
+from playwright.async_api import Page, ViewportSize, expect
 
 DOCS = Path(__file__).resolve().parent
 PROJECT = DOCS.parent
 SCREENSHOTS = DOCS / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 VIEWPORT: ViewportSize = {"width": 1400, "height": 900}
 MAX_HEIGHT = 2400
 MAX_BYTES = 400_000
@@ -65,18 +54,11 @@ UI_TIMEOUT_MS = 60_000
 RUN_TIMEOUT_S = 300
 RATE = 10.0
 COMPANY = "Acme Parking"
-SENDER = "jane@acme.example"
 REQUEST_A = {"Lot A": "14283", "Garage C": "16001"}
 REQUEST_B = {"Lot D": "17777", "Lot B": "15320"}
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def isolate(tmp: Path, port: int) -> None:
+def isolate(tmp: Path) -> None:
     """Point this process (and so every process it starts) at throwaway state.
 
     Called before any project or Prefect module is imported: both read their settings from
@@ -85,10 +67,6 @@ def isolate(tmp: Path, port: int) -> None:
     os.environ.update(
         {
             "PREFECT_HOME": str(tmp / "prefect"),
-            "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
-            "PREFECT_API_DATABASE_CONNECTION_URL": (
-                f"sqlite+aiosqlite:///{tmp / 'prefect' / 'prefect.db'}"
-            ),
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "PREFECT_LOGGING_LEVEL": "WARNING",
             "OFFSTREET_DATA_DIR": str(tmp / "data"),
@@ -101,19 +79,17 @@ def isolate(tmp: Path, port: int) -> None:
             "HOTSPOT_BACKOFF_SECONDS": "0.1",
         }
     )
-    for name in ("IMAP_HOST", "SMTP_HOST"):  # no mail in or out from here
+    for name in ("IMAP_HOST", "SMTP_HOST", "PREFECT_API_URL"):  # no mail, nobody else's server
         os.environ.pop(name, None)
-    (tmp / "prefect").mkdir()
     (tmp / "data").mkdir()
 
 
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="ui-screenshots-") as name:
         tmp = Path(name)
-        port = free_port()
-        isolate(tmp, port)
+        isolate(tmp)
         try:
-            asyncio.run(take_screenshots(tmp, port))
+            asyncio.run(take_screenshots(tmp))
         except BaseException:
             for log in sorted((tmp / "logs").glob("*.log")):
                 tail = log.read_text(errors="replace").splitlines()[-40:]
@@ -125,24 +101,17 @@ def main() -> int:
 
 
 @contextmanager
-def stack(tmp: Path, port: int) -> Iterator[None]:
-    """Sandbox, store, Prefect server with the deployments, one worker; stopped newest first."""
-    from cli.up import (
-        background,
-        prepare_server,
-        server_command,
-        stack_environment,
-        wait_for_api,
-        worker_command,
-    )
-    from hotspot.sandbox_process import SandboxProcess
+def stack(tmp: Path) -> Iterator[str]:
+    """Sandbox, seeded store, Prefect server with the deployments and one worker; the UI's
+    address. Stopped newest first."""
     from settings import settings
+    from stack.sandbox import SandboxProcess
     from store import crud
     from store.db import migrate, session_scope
     from store.schemas import SeedFile
+    from testing.stack import deployed_stack
 
     logs = tmp / "logs"
-    api_url = f"http://127.0.0.1:{port}/api"
     with ExitStack() as exits:
         sandbox = exits.enter_context(SandboxProcess())
         settings.hotspot_api_url = sandbox.url
@@ -151,61 +120,15 @@ def stack(tmp: Path, port: int) -> Iterator[None]:
         with session_scope() as session:
             for company_in in seed.companies:
                 crud.upsert_company(session, company_in=company_in)
-        env = stack_environment(api_url=api_url, hotspot_url=sandbox.url, rate=RATE)
-        exits.enter_context(background(server_command(port), env=env, log=logs / "server.log"))
-        print(f"Prefect server starting at http://127.0.0.1:{port} …")
-        wait_for_api(api_url, timeout=180)
-        prepare_server(env=env, rate=RATE)
-        exits.enter_context(
-            background(worker_command("screenshots"), env=env, log=logs / "worker.log")
+        print("Prefect server starting …")
+        deployed = exits.enter_context(
+            deployed_stack(
+                home=tmp / "prefect", logs=logs, hotspot_url=sandbox.url, rate=RATE, ui=True
+            )
         )
-        yield
+        deployed.add_worker("screenshots")
+        yield deployed.server.ui_url
         print("Stopping the worker, the server and the sandbox …")
-
-
-def submit(spots: dict[str, str]) -> int:
-    """Store a form request for Acme, as the web form would; its request id."""
-    from parsers import parse_any
-    from store.db import session_scope
-    from tasks.intake import admit
-
-    raw = json.dumps(
-        {
-            "company": COMPANY,
-            "contact_email": SENDER,
-            "spots": [{"location": loc, "spot_id": spot} for loc, spot in spots.items()],
-        }
-    ).encode()
-    with session_scope() as session:
-        request, _ = admit(session, raw, parse_any(raw))
-        assert request.id is not None
-        return request.id
-
-
-async def launch(request_id: int) -> UUID:
-    """Start the request's onboarding on the worker; its flow run id."""
-    from flows.launch import start_onboarding
-    from store import crud
-    from store.db import session_scope
-
-    await start_onboarding(request_id)
-    with session_scope() as session:
-        return UUID(crud.get_request(session, request_id=request_id).flow_run_id)
-
-
-async def wait_for_state(run_id: UUID, *names: str) -> str:
-    """Poll the run until its state's name is one of the given; that name."""
-    from prefect.client.orchestration import get_client
-
-    async with get_client() as client:
-        for _ in range(RUN_TIMEOUT_S * 2):
-            run = await client.read_flow_run(run_id)
-            if run.state and run.state.is_final() and run.state.name not in names:
-                raise RuntimeError(f"run {run_id} ended {run.state.name}: {run.state.message}")
-            if run.state and run.state.name in names:
-                return run.state.name
-            await asyncio.sleep(0.5)
-    raise RuntimeError(f"run {run_id} never reached {names}")
 
 
 async def artifact_id(key: str) -> UUID:
@@ -259,15 +182,16 @@ async def open_run(page: Page, ui: str, run_id: UUID, run_name: str, tab: str = 
         await page.get_by_role("tablist").get_by_text(tab, exact=True).click()
 
 
-async def take_screenshots(tmp: Path, port: int) -> None:
+async def take_screenshots(tmp: Path) -> None:
     from prefect.flow_runs import aresume_flow_run
 
-    ui = f"http://127.0.0.1:{port}"
+    from testing.browser import chromium
+    from testing.onboarding import launch, submit, wait_for_state
+
     token = (PROJECT / "demo/acme-hotspot-token.txt").read_text().strip()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with stack(tmp, port):
-        async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with stack(tmp) as ui:
+        async with chromium() as browser:
             page = await browser.new_page(viewport=VIEWPORT)
             page.set_default_timeout(UI_TIMEOUT_MS)
             try:
@@ -303,8 +227,6 @@ async def take_screenshots(tmp: Path, port: int) -> None:
                 await page.screenshot(path=str(failure))
                 print(f"the page when it failed: {failure}", file=sys.stderr)
                 raise
-            finally:
-                await browser.close()
 
         # 3. Ops answer through the API; the run must go live.
         await aresume_flow_run(run_b, run_input={"token": token})

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 from prefect.testing.utilities import prefect_test_harness
 
-from hotspot.sandbox_process import SandboxProcess
 from settings import PROJECT_DIR, settings
+from stack.sandbox import SandboxProcess
 from store import crud
 from store.db import migrate, session_scope
 from store.schemas import SeedFile
@@ -18,7 +18,7 @@ from tasks.golive import mark_live
 from tasks.permits import issue_test_permits
 from tasks.validate import validate_spot_ids
 from tasks.verify import verify_test_permits
-from tests.utils.databases import database
+from testing.databases import database
 
 # The tasks that call HotSpot: tests keep their retry policy but not its minutes of waiting.
 HOTSPOT_TASKS = (validate_spot_ids, issue_test_permits, verify_test_permits, mark_live)

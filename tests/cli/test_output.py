@@ -12,7 +12,7 @@ from parsers import parse_any
 from store.models import RequestState
 from store.schemas import IntegrationStatus, MappingStatus, RequestOutcome, SpotStatus, StatusReport
 from tasks.intake import record_request
-from tests.utils.hostile import LIKE_THE_FIXTURES, hostile_request, markup_like
+from testing.hostile import LIKE_THE_FIXTURES, hostile_request, markup_like
 
 runner = CliRunner()
 

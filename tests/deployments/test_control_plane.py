@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 from prefect.client.orchestration import get_client
@@ -14,12 +13,14 @@ from prefect.input.actions import acreate_flow_run_input, aread_flow_run_input
 
 from store import crud
 from store.db import session_scope
-from tests.deployments.conftest import ACME_TOKEN, Stack
+from testing.cli import CLI
+from testing.stack import DeployedStack
+from tests.deployments.conftest import ACME_TOKEN
 
-CLI = Path(sys.executable).with_name("hotspot-onboard")
 
-
-def hotspot_onboard(stack: Stack, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def hotspot_onboard(
+    stack: DeployedStack, *args: str, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
     """The command as ops type it in a shell where `make up`'s settings are exported."""
     return subprocess.run(
         [CLI, *args], env=stack.env, input=stdin, capture_output=True, text=True, timeout=300
@@ -46,7 +47,7 @@ async def runs_of(request_id: int) -> list:  # type: ignore[type-arg]
         )
 
 
-async def test_cli_answers_resume_the_deployed_run(stack: Stack, hotspot, tmp_path) -> None:
+async def test_cli_answers_resume_the_deployed_run(stack: DeployedStack, hotspot, tmp_path) -> None:
     stack.add_worker("worker-1")
     spots = request_file(tmp_path, {"Lot A": "14283", "Lot B": "15320"})
 
@@ -78,7 +79,7 @@ async def test_cli_answers_resume_the_deployed_run(stack: Stack, hotspot, tmp_pa
 
 
 async def test_held_request_run_asks_and_approve_resolves_it(
-    stack: Stack, hotspot, tmp_path
+    stack: DeployedStack, hotspot, tmp_path
 ) -> None:
     stack.add_worker("worker-1")
     spots = request_file(tmp_path, {"Lot A": "14283"}, sender="newcomer@gmail.example")
@@ -98,7 +99,7 @@ async def test_held_request_run_asks_and_approve_resolves_it(
 
 
 async def test_reject_on_the_command_line_ends_the_suspended_run(
-    stack: Stack, hotspot, tmp_path
+    stack: DeployedStack, hotspot, tmp_path
 ) -> None:
     stack.add_worker("worker-1")
     spots = request_file(tmp_path, {"Lot A": "14283"}, sender="newcomer@gmail.example")

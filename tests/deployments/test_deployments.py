@@ -5,56 +5,22 @@ through the API, retry a failed run, and share HotSpot's rate limit across two w
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import Counter
-from uuid import UUID
 
 from prefect.client.orchestration import get_client
 from prefect.flow_runs import aresume_flow_run, wait_for_flow_run
 from prefect.input.actions import aread_flow_run_input
 from prefect.states import Scheduled
 
-from flows.launch import start_onboarding
-from parsers import parse_any
 from store import crud
 from store.db import session_scope
 from store.models import PermitState
-from tasks.intake import admit
-from tests.deployments.conftest import ACME_TOKEN, RATE, Stack
+from testing.onboarding import launch, submit, wait_for_state
+from testing.stack import DeployedStack
+from tests.deployments.conftest import ACME_TOKEN, RATE
 
 
-def submit(
-    spots: dict[str, str], *, sender: str = "jane@acme.example", company: str = "Acme Parking"
-) -> int:
-    raw = json.dumps(
-        {
-            "company": company,
-            "contact_email": sender,
-            "spots": [{"location": loc, "spot_id": spot} for loc, spot in spots.items()],
-        }
-    ).encode()
-    with session_scope() as session:
-        request, _ = admit(session, raw, parse_any(raw))
-        return request.id or 0
-
-
-async def launch(request_id: int) -> UUID:
-    await start_onboarding(request_id)
-    with session_scope() as session:
-        return UUID(crud.get_request(session, request_id=request_id).flow_run_id)
-
-
-async def wait_for_state(run_id: UUID, name: str, timeout: float = 120) -> None:
-    async with get_client() as client:
-        for _ in range(int(timeout * 2)):
-            run = await client.read_flow_run(run_id)
-            if run.state and run.state.name == name:
-                return
-            await asyncio.sleep(0.5)
-    raise AssertionError(f"flow run {run_id} never reached {name}: {run.state}")
-
-
-async def test_request_runs_to_live_on_a_worker(stack: Stack, hotspot) -> None:
+async def test_request_runs_to_live_on_a_worker(stack: DeployedStack, hotspot) -> None:
     stack.add_worker("worker-1")
     request_id = submit({"Lot A": "14283", "Garage C": "16001"})
 
@@ -67,7 +33,9 @@ async def test_request_runs_to_live_on_a_worker(stack: Stack, hotspot) -> None:
     assert Counter(p["spot_id"] for p in hotspot.state()["permits"]) == {"14283": 1, "16001": 1}
 
 
-async def test_suspended_for_the_token_then_resumed_through_the_api(stack: Stack, hotspot) -> None:
+async def test_suspended_for_the_token_then_resumed_through_the_api(
+    stack: DeployedStack, hotspot
+) -> None:
     stack.add_worker("worker-1")
     request_id = submit({"Lot A": "14283", "Lot B": "15320"})
     run_id = await launch(request_id)
@@ -87,7 +55,7 @@ async def test_suspended_for_the_token_then_resumed_through_the_api(stack: Stack
         assert crud.company_token(company) == ACME_TOKEN
 
 
-async def test_failed_run_retried_through_the_api(stack: Stack, hotspot) -> None:
+async def test_failed_run_retried_through_the_api(stack: DeployedStack, hotspot) -> None:
     stack.add_worker("worker-1")
     hotspot.configure(error_rate=1.0)
     request_id = submit({"Lot A": "14283", "Lot D": "17777"})
@@ -108,7 +76,7 @@ async def test_failed_run_retried_through_the_api(stack: Stack, hotspot) -> None
             assert permit.state == PermitState.revoked
 
 
-async def test_two_workers_stay_within_hotspot_rate_limit(stack: Stack, hotspot) -> None:
+async def test_two_workers_stay_within_hotspot_rate_limit(stack: DeployedStack, hotspot) -> None:
     hotspot.configure(rate_limit=RATE)
     stack.add_worker("worker-1")
     stack.add_worker("worker-2")
@@ -129,7 +97,7 @@ async def test_two_workers_stay_within_hotspot_rate_limit(stack: Stack, hotspot)
     assert {run.infrastructure_pid is not None for run in runs} == {True}
 
 
-async def test_held_request_approved_in_the_ui(stack: Stack, hotspot) -> None:
+async def test_held_request_approved_in_the_ui(stack: DeployedStack, hotspot) -> None:
     stack.add_worker("worker-1")
     request_id = submit({"Lot A": "14283"}, sender="newcomer@gmail.example")
     run_id = await launch(request_id)
@@ -144,7 +112,7 @@ async def test_held_request_approved_in_the_ui(stack: Stack, hotspot) -> None:
     assert run.state.name == "Completed", run.state.message
 
 
-async def test_unknown_location_is_chosen_in_the_ui(stack: Stack, hotspot) -> None:
+async def test_unknown_location_is_chosen_in_the_ui(stack: DeployedStack, hotspot) -> None:
     stack.add_worker("worker-1")
     request_id = submit({"Lot A": "14283", "Back lot": "17777"})
     run_id = await launch(request_id)
@@ -162,7 +130,7 @@ async def test_unknown_location_is_chosen_in_the_ui(stack: Stack, hotspot) -> No
     ]
 
 
-async def test_unconfirmed_operator_is_confirmed_in_the_ui(stack: Stack, hotspot) -> None:
+async def test_unconfirmed_operator_is_confirmed_in_the_ui(stack: DeployedStack, hotspot) -> None:
     stack.add_worker("worker-1")
     request_id = submit(
         {"Riverside P2": "16001"}, sender="ops@harbor.example", company="Harbor Lots"

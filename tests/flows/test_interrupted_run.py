@@ -11,8 +11,8 @@ from store import crud
 from store.db import session_scope
 from store.models import PermitState
 from store.schemas import CompanyIn
+from testing.cli import start_cli
 from tests.flows.test_onboard_request import onboard
-from tests.utils.cli import start_cli
 
 STALLS = {f"Stall {n}": str(300000 + n) for n in range(1, 21)}
 

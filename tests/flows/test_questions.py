@@ -9,7 +9,7 @@ from flows.questions import _form_for, open_question
 from store import crud
 from store.db import session_scope
 from store.models import MappingState, RequestState, SpotVerdict
-from tests.utils.hostile import (
+from testing.hostile import (
     LIKE_THE_FIXTURES,
     assert_shown_as_text,
     hostile_request,

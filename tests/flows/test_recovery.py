@@ -15,8 +15,8 @@ from flows.sweep_test_permits import sweep_test_permits
 from store import crud
 from store.db import session_scope
 from store.models import MappingState, OnboardingRequest, PermitState, TestPermit, utcnow
+from testing.cli import run_cli, start_cli
 from tests.flows.test_onboard_request import form, onboard, permits_by_spot, submit
-from tests.utils.cli import run_cli, start_cli
 
 
 def hotspot_permits(sandbox) -> dict[str, str]:  # type: ignore[no-untyped-def]

@@ -19,8 +19,8 @@ from hotspot import (
     SpotNotFound,
     Unauthorized,
 )
-from hotspot.sandbox_process import SandboxProcess
 from settings import SANDBOX_PARTNER_KEY
+from stack.sandbox import SandboxProcess
 
 NORTHGATE_TOKEN = "nt-acme-7Qx9c2VfLk"
 

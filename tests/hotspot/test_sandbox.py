@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from hotspot.sandbox_process import SandboxProcess
 from settings import SANDBOX_PARTNER_KEY
+from stack.sandbox import SandboxProcess
 
 NORTHGATE_TOKEN = "nt-acme-7Qx9c2VfLk"
 RIVERSIDE_TOKEN = "rv-harbor-3Jd8sPq1Zm"

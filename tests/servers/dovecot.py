@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from imap_tools.imap_utf7 import utf7_decode, utf7_encode
 
-from hotspot.sandbox_process import free_port
+from stack.process import free_port
 
 DOVECOT = "/usr/sbin/dovecot"
 INSTALL_HINT = "run `bash tests/servers/install_dovecot.sh` (or `make test`)"

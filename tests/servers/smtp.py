@@ -18,7 +18,7 @@ from typing import Any, cast
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from hotspot.sandbox_process import free_port
+from stack.process import free_port
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from store.schemas import RequestOutcome, SpotStatus
 from tasks.markdown import md_text
 from tasks.reports import spot_rows, summary_markdown
-from tests.utils.hostile import assert_shown_as_text, markup_like, structure
+from testing.hostile import assert_shown_as_text, markup_like, structure
 
 
 @given(markup_like)

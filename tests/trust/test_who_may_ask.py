@@ -16,8 +16,8 @@ from store import crud
 from store.db import session_scope
 from store.models import RequestState
 from tasks.intake import admit
+from testing.cli import run_cli
 from tests.flows.test_onboard_request import onboard
-from tests.utils.cli import run_cli
 
 OUR_MTA = "mx.offstreet.example"
 TRUSTED = "MAIL_TRUSTED_AUTHSERV_IDS"

@@ -14,8 +14,8 @@ from store import crud
 from store.db import session_scope
 from store.models import SpotVerdict
 from store.schemas import CompanyIn
+from testing.cli import start_cli
 from tests.flows.test_onboard_request import form, onboard, permits_by_spot, statuses, submit
-from tests.utils.cli import start_cli
 
 HARBOR = {"sender": "ops@harbor.example", "company": "Harbor Lots"}
 

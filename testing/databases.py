@@ -1,8 +1,7 @@
-"""Throwaway databases for tests: a SQLite file, or a fresh database on the local PostgreSQL."""
+"""Throwaway databases: a SQLite file, or a fresh database on the local PostgreSQL."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,26 +9,23 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from settings import settings
 from store.db import engine_for
-
-# The machine's PostgreSQL (trust auth); CI runs on the same kind of machine.
-POSTGRES_ADMIN_URL = os.environ.get(
-    "TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 
 
 @contextmanager
-def throwaway_postgres() -> Iterator[str]:
-    """Create a uniquely named database, yield its URL, drop it afterwards."""
-    name = f"hotspot_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+def throwaway_postgres(prefix: str = "hotspot_test") -> Iterator[str]:
+    """Create a uniquely named database on TEST_POSTGRES_ADMIN_URL's server, yield its URL
+    (psycopg), drop it afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(settings.test_postgres_admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    url = sa.make_url(settings.test_postgres_admin_url).set(database=name)
     try:
-        yield url
+        yield url.render_as_string(hide_password=False)
     finally:
-        engine_for(url).dispose()
+        engine_for(url.render_as_string(hide_password=False)).dispose()
         with admin.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
