@@ -9,8 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cli.up import background
+from prefect.settings import PREFECT_API_URL
+
 from settings import PROJECT_DIR
+from stack.process import Service
 
 CLI = Path(sys.executable).with_name("hotspot-onboard")
 
@@ -21,6 +23,7 @@ def mode(path: Path) -> int:
 
 def test_commands_keep_their_files_private_in_the_working_directory(tmp_path: Path) -> None:
     env = {name: value for name, value in os.environ.items() if not name.startswith("OFFSTREET_")}
+    env["PREFECT_API_URL"] = PREFECT_API_URL.value()  # the session's: no local server here
 
     def run(*args: str, stdin: str = "") -> None:
         result = subprocess.run(
@@ -49,7 +52,7 @@ def test_commands_keep_their_files_private_in_the_working_directory(tmp_path: Pa
 
 def test_logs_of_the_stack_are_private(tmp_path: Path) -> None:
     log = tmp_path / "data" / "logs" / "worker-1.log"
-    with background(["true"], env=dict(os.environ), log=log):
+    with Service("a worker", ["true"], env=dict(os.environ), log=log):
         pass
     assert mode(tmp_path / "data") == mode(log.parent) == 0o700
     assert mode(log) == 0o600
