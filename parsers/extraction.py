@@ -15,13 +15,20 @@ class Extraction:
 
     pairs: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # What is already in the lists, so a repeat is dropped without scanning them.
+    _seen: set[object] = field(default_factory=set, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._seen.update(self.pairs, self.warnings)
 
     def add_pair(self, location: str, spot_id: str) -> None:
-        if (location, spot_id) not in self.pairs:
+        if (location, spot_id) not in self._seen:
+            self._seen.add((location, spot_id))
             self.pairs.append((location, spot_id))
 
     def warn(self, message: str) -> None:
-        if message not in self.warnings:
+        if message not in self._seen:
+            self._seen.add(message)
             self.warnings.append(message)
 
     def extend(self, other: Extraction) -> None:

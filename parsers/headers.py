@@ -7,6 +7,8 @@ from email.header import decode_header, make_header
 from email.message import Message
 from email.utils import parseaddr
 
+from parsers.limits import MessageTooLarge
+from parsers.message import spend_on_header
 from parsers.normalize import clean_str
 
 _AUTH_FAILURE = re.compile(r"(?<![\w.-])(dmarc|spf|dkim)\s*=\s*(fail|softfail)\b", re.I)
@@ -32,6 +34,8 @@ def header(message: Message, name: str) -> str | None:
     try:
         value = message[name]
         text = None if value is None else str(value)
+    except MessageTooLarge:
+        raise
     except Exception:
         text = _raw_decoded(message, name)
     if text is None:
@@ -101,6 +105,7 @@ def _raw_decoded(message: Message, name: str) -> str | None:
     """Fallback for headers the policy cannot parse: decode the raw value ourselves."""
     for key, value in _raw_items(message):
         if key.lower() == name.lower():
+            spend_on_header(name, len(value))  # decoding is as costly as parsing
             try:
                 return str(make_header(decode_header(value)))
             except Exception:

@@ -3,6 +3,10 @@
 `before` reads the text in front of a number ("Sorry, one more: Lot C:" -> "Lot C"), `after`
 the text behind it ("(Lot D)" -> "Lot D"). Both return "" when nothing name-like is left, and
 `uncertain` flags what still reads like a sentence rather than a name.
+
+Both read at most `_WINDOW` characters next to the number, so their work is bounded whatever
+the line: a name is short, and text cut at the window's edge is marked (`_CUT`) so that a name
+running into the cut is uncertain rather than a fragment passed off as a name.
 """
 
 from __future__ import annotations
@@ -66,10 +70,15 @@ _SENTENCE_WORDS = frozenset(
 # A name does not start with a preposition: "is in the sheet" is a sentence, not a place.
 _PREPOSITION_START = re.compile(r"^(?:in|on|from|to|with|by|into|within)\s")
 _MAX_WORDS = 8
+_WINDOW = 240
+# Marks where a window cut the text; a name that still holds it ran into the cut.
+_CUT = "\ue001"
 
 
 def before(segment: str) -> str:
     """The location written in front of a SpotID, or ""."""
+    if len(segment) > _WINDOW:
+        segment = _CUT + segment[-_WINDOW:]
     if _cell_edge(segment[::-1]):
         segment = _nearest_cell(segment, last=True)
     previous = None
@@ -82,6 +91,8 @@ def before(segment: str) -> str:
 
 def after(segment: str) -> str:
     """The location written behind a SpotID, or ""."""
+    if len(segment) > _WINDOW:
+        segment = segment[:_WINDOW] + _CUT
     if _cell_edge(segment):
         segment = _nearest_cell(segment, last=False)
     segment = _strip(_LEADING, segment)
@@ -98,7 +109,8 @@ def uncertain(location: str) -> bool:
     """True when the name is long or reads like a sentence, so a human should decide."""
     words = re.findall(r"[\w']+", location.casefold())
     return (
-        len(words) > _MAX_WORDS
+        _CUT in location
+        or len(words) > _MAX_WORDS
         or any(word in _SENTENCE_WORDS for word in words)
         or bool(_PREPOSITION_START.match(location))
     )

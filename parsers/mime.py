@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from email.message import Message
 from typing import TypeVar
 
+from parsers.limits import MessageTooLarge
 from parsers.message import PARSE_POLICY
 
 _T = TypeVar("_T")
@@ -129,5 +130,7 @@ def _safe(read: Callable[[], _T], default: _T) -> _T:
     """Call a stdlib accessor; malformed MIME headers can make any of them raise."""
     try:
         return read()
+    except MessageTooLarge:
+        raise  # over the header budget: the whole message is refused
     except Exception:
         return default

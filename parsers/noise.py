@@ -8,6 +8,7 @@ original one.
 from __future__ import annotations
 
 import re
+from re import _casefix as re_casefix  # the extra case folds of the re module (stdlib)
 
 MASK = "\ue000"
 
@@ -61,7 +62,9 @@ _CURRENCY = r"[$€£¥₹]|\b(?:usd|eur|gbp|cad|chf|aud|us\$|ca\$)"
 
 _PATTERNS = [
     # Addresses and links: digits inside them are part of a name.
-    re.compile(r"\S+@\S+|\b(?:https?://|www\.)\S+", re.I),
+    # (A match can only start where a run of non-blanks does: starting later, it would end
+    # at the same place, so the start is pinned to keep the search linear.)
+    re.compile(r"(?<!\S)\S+@\S+|\b(?:https?://|www\.)\S+", re.I),
     # Dates and times.
     re.compile(r"(?<!\d)\d{1,4}[./-]\d{1,2}[./-]\d{1,4}(?!\d)"),
     re.compile(rf"\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}\b", re.I),
@@ -97,7 +100,7 @@ _PATTERNS = [
     re.compile(rf"\b{_STATE_NAMES},?\s+\d{{5}}(?:-\d{{4}})?\b"),
     re.compile(r"\b(?:zip|postal|post\s*code|postcode|plz|cp)\b(?:\s*code)?[\s:#-]*\d{3,6}", re.I),
     re.compile(
-        r"(?i:stra(?:ss|ß)e|str\.|platz|gasse|allee|rue|calle)\b[^,\n]*,\s*\d{4,5}\s+[A-ZÀ-Þ]"
+        r"(?i:stra(?:ss|ß)e|str\.|platz|gasse|allee|rue|calle)\b[^,\n]{0,200},\s*\d{4,5}\s+[A-ZÀ-Þ]"
     ),
     re.compile(
         r"\b(?:suite|ste|unit|apt|apartment|floor|fl|room|rm|p\.?\s?o\.?\s?box|box|building"
@@ -118,18 +121,54 @@ _PATTERNS = [
         r"(?:\s*(?:is|was|of))?\s*#?\s*(?:[a-z]{1,4}-)?\d(?:[\d\-/.]|\s(?=\d))*",
         re.I,
     ),
-    re.compile(rf"(?<![\w])\d[\d,.]*\s*(?:{_UNITS})(?![\w])", re.I),
+    # A number (after a non-word character) up to the end of its run of digits, commas and
+    # dots, then a unit. Only the run's first such number is tried (atomic group), and the
+    # run is never given back (no unit starts with a digit, comma or dot): starting later in
+    # the run would end at the same place, so the result is the same, in linear time. The
+    # masked span is group "span".
+    re.compile(
+        rf"(?<![\d,.])(?>(?<![\w])(?=\d)|[\d,.]*?[,.](?=\d))(?P<span>\d[\d,.]*+)\s*"
+        rf"(?:{_UNITS})(?![\w])",
+        re.I,
+    ),
     re.compile(rf"(?:{_CURRENCY})\s?\d[\d,.]*", re.I),
 ]
 _DIGIT = re.compile(r"\d")
+# Case-insensitive matching costs twice as much as exact matching: the patterns compiled with
+# re.I also run as exact patterns on the lower-cased line, whenever lower-casing keeps every
+# position and no character of the line folds to another in a way lower() does not (the
+# dotless i, the long s ...: the extra cases the re module itself knows).
+_EXACT = [
+    re.compile(pattern.pattern, pattern.flags & ~re.I) if pattern.flags & re.I else None
+    for pattern in _PATTERNS
+]
+_EXTRA_CASES = "".join(
+    sorted(
+        {
+            char
+            for key, others in re_casefix._EXTRA_CASES.items()
+            for char in (chr(key), *map(chr, others))
+            if not char.isascii()
+        }
+    )
+)
+_FOLDS_APART = re.compile(f"[{re.escape(_EXTRA_CASES)}]")
 
 
 def mask(line: str) -> str:
     """Blank the digits of every span that is known not to be a SpotID."""
+    if not _DIGIT.search(line):
+        return line  # nothing to blank
+    lowered = line.lower()
+    exact = len(lowered) == len(line) and not _FOLDS_APART.search(lowered)
     chars = list(line)
-    for pattern in _PATTERNS:
-        for match in pattern.finditer(line):
-            for index in range(match.start(), match.end()):
+    for pattern, exact_pattern in zip(_PATTERNS, _EXACT, strict=True):
+        text = line
+        if exact and exact_pattern is not None:
+            pattern, text = exact_pattern, lowered
+        spanned = "span" in pattern.groupindex
+        for match in pattern.finditer(text):
+            for index in range(match.start("span" if spanned else 0), match.end()):
                 if _DIGIT.match(chars[index]):
                     chars[index] = MASK
     return "".join(chars)

@@ -73,6 +73,7 @@ def is_forward_subject(subject: str | None) -> bool:
 def split(text: str, *, forward: bool = False) -> Parts:
     """Cut `text` where the history starts; `forward` says an unmarked history is a forward."""
     lines = text.split("\n")
+    filled = _next_filled(lines)
     new: list[str] = []
     replying = False  # after "On ... wrote:", quoted lines are history, forwards included
     index = 0
@@ -86,9 +87,9 @@ def split(text: str, *, forward: bool = False) -> Parts:
         if _ORIGINAL_MARKER.match(line) or _outlook_block(lines, index):
             rest = lines[index + 1 :] if not _FROM.match(line) else lines[index:]
             return Parts("\n".join(new), _without_headers(rest) if forward else None)
-        wrote = _wrote_header(lines, index)
+        wrote = _wrote_header(lines, index, filled)
         if wrote:
-            following = next((ln for ln in lines[index + wrote :] if ln.strip()), "")
+            following = _line(lines, filled[min(index + wrote, len(lines))])
             if not following.lstrip().startswith(">"):
                 return Parts("\n".join(new), None)
             replying = True
@@ -131,15 +132,28 @@ def _outlook_block(lines: list[str], index: int) -> bool:
     return any(_SENT.match(line) for line in window)
 
 
-def _wrote_header(lines: list[str], index: int) -> int:
+def _next_filled(lines: list[str]) -> list[int]:
+    """For each line, the index of the first non-blank line at or after it (len(lines): none)."""
+    filled = [len(lines)] * (len(lines) + 1)
+    for index in range(len(lines) - 1, -1, -1):
+        filled[index] = index if lines[index].strip() else filled[index + 1]
+    return filled
+
+
+def _line(lines: list[str], index: int) -> str:
+    return lines[index] if index < len(lines) else ""
+
+
+def _wrote_header(lines: list[str], index: int, filled: list[int]) -> int:
     """How many lines an "On <date>, <name> wrote:" header spans here (0 if none)."""
     line = lines[index]
     if not _WROTE_START.match(line):
         # "Dana Lee wrote:" (Thunderbird) or "Dana/ACME wrote on 06/02/2025 10:00 AM:" (Notes),
         # but not "As I wrote:" introducing the sender's own list.
-        following = next((ln for ln in lines[index + 1 :] if ln.strip()), "")
-        header_like = re.search(r"[@<\d]", line) or following.lstrip().startswith(">")
-        return 1 if header_like and len(line) <= _WROTE_LIMIT and _WROTE_END.search(line) else 0
+        if len(line) > _WROTE_LIMIT or not _WROTE_END.search(line):
+            return 0
+        following = _line(lines, filled[index + 1])
+        return 1 if re.search(r"[@<\d]", line) or following.lstrip().startswith(">") else 0
     for span in range(1, 4):
         joined = " ".join(lines[index : index + span])
         if len(joined) <= _WROTE_LIMIT and _WROTE_END.search(joined):

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import csv
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 
 from parsers.extraction import Extraction, quote
+from parsers.limits import DEFAULT_LIMITS, Limits, first_lines
 from parsers.normalize import normalize_location, normalize_text
 
 _SPOT_HEADER = re.compile(
@@ -29,6 +31,9 @@ _SPOT_VALUE = re.compile(r"^#?\s*(\d{3,8})$")
 _BORDER = re.compile(r"^[\s|:+=\-_]+$")
 _SPACES = re.compile(r"\S+(?: \S+)*")
 _DELIMITERS = ("\t", "|", ";", ",")
+# A header row is short, and names a SpotID column ("SpotID", "Spot #", "ID", "#").
+_MAX_HEADER_CHARS = 1_000
+_HEADER_HINT = re.compile(r"spot|id|#", re.I)
 
 
 @dataclass(frozen=True)
@@ -39,13 +44,15 @@ class _Layout:
     offsets: tuple[int, ...] = ()
 
 
-def read_table(lines: list[str], start: int) -> tuple[Extraction, int] | None:
+def read_table(
+    lines: list[str], start: int, limits: Limits = DEFAULT_LIMITS
+) -> tuple[Extraction, int] | None:
     """Read the table whose header is `lines[start]`; return what it held and where it ends."""
-    layout = _layout(lines[start])
+    layout = _layout(lines[start], limits)
     if layout is None:
         return None
     found = Extraction()
-    index = start + 1
+    index, rows = start + 1, 0
     while index < len(lines):
         line = lines[index]
         if _BORDER.match(line) and line.strip():
@@ -54,21 +61,28 @@ def read_table(lines: list[str], start: int) -> tuple[Extraction, int] | None:
         cells = _cells(line, layout)
         if len(cells) < 2:
             break
-        _read_row(cells, layout, line, found)
+        rows += 1
+        if rows <= limits.max_sheet_rows:
+            _read_row(cells, layout, line, found)
+        else:
+            found.warn(_too_many_rows("a table in the text", limits))
         index += 1
     return found, index
 
 
-def read_csv(text: str, name: str) -> Extraction:
+def read_csv(text: str, name: str, limits: Limits = DEFAULT_LIMITS) -> Extraction:
     """Read a CSV attachment: a header row names the location and SpotID columns."""
-    rows = [row for row in _csv_rows(normalize_text(text)) if any(cell.strip() for cell in row)]
+    text, total = first_lines(normalize_text(text), limits.max_sheet_rows + 5)
+    rows = [row for row in _csv_rows(text) if any(cell.strip() for cell in row)]
     for position, row in enumerate(rows[:5]):
         columns = _header_columns(row)
         if columns is not None:
             layout = _Layout(delimiter=",", location=columns[0], spot=columns[1])
             found = Extraction()
-            for data in rows[position + 1 :]:
+            for data in rows[position + 1 :][: limits.max_sheet_rows]:
                 _read_row([cell.strip() for cell in data], layout, ",".join(data), found)
+            if total > limits.max_sheet_rows + 5:
+                found.warn(_too_many_rows(f"attachment {name!r}", limits))
             return found
     found = Extraction()
     if rows:
@@ -86,7 +100,16 @@ def _csv_rows(text: str) -> list[list[str]]:
         return [line.split(delimiter) for line in lines]
 
 
-def _layout(line: str) -> _Layout | None:
+def _too_many_rows(what: str, limits: Limits) -> str:
+    return (
+        f"{what} has more than {limits.max_sheet_rows:,} rows; only the first "
+        f"{limits.max_sheet_rows:,} were read: check the rest by hand"
+    )
+
+
+def _layout(line: str, limits: Limits = DEFAULT_LIMITS) -> _Layout | None:
+    if len(line) > _MAX_HEADER_CHARS or not _HEADER_HINT.search(line):
+        return None
     if not line.strip() or re.search(r"\d{3}", line):
         return None
     for delimiter in _DELIMITERS:
@@ -97,6 +120,8 @@ def _layout(line: str) -> _Layout | None:
                 return _Layout(delimiter, *columns)
     spans = list(_SPACES.finditer(line))
     cells = [span.group() for span in spans]
+    if len(cells) > limits.max_sheet_columns:
+        return None
     columns = _header_columns(cells)
     if columns is None or not re.search(r"\S\s{2,}\S", line):
         return None
@@ -133,11 +158,19 @@ def _cells(line: str, layout: _Layout) -> list[str]:
         return []
     cells = [""] * len(layout.offsets)
     for span in spans:
-        column = min(
-            range(len(layout.offsets)), key=lambda i: abs(layout.offsets[i] - span.start())
-        )
+        column = _nearest(layout.offsets, span.start())
         cells[column] = f"{cells[column]} {span.group()}".strip()
     return cells
+
+
+def _nearest(offsets: tuple[int, ...], start: int) -> int:
+    """The column whose header starts nearest `start` (the first of two equally near)."""
+    right = bisect_left(offsets, start)
+    if right == len(offsets):
+        return right - 1
+    if right == 0 or offsets[right] - start < start - offsets[right - 1]:
+        return right
+    return right - 1
 
 
 def _read_row(cells: list[str], layout: _Layout, line: str, found: Extraction) -> None:
