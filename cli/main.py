@@ -22,8 +22,9 @@ from parsers import NotASpotIDRequest, SpotIDRequest, UnreadableInput, parse_any
 from settings import settings
 from store import crud
 from store.db import migrate, session_scope
-from store.models import OnboardingRequest, RequestState
+from store.models import WAITING_FOR_A_PERSON, OnboardingRequest, RequestState
 from store.schemas import SeedFile
+from trust import sender_authentication_off_warning
 
 app = typer.Typer(help="Onboard customers' HotSpot SpotIDs into Offstreet.", no_args_is_help=True)
 app.command(help="Run the HotSpot sandbox: a local HTTP server implementing HotSpot's API.")(
@@ -113,6 +114,7 @@ def onboard(file: Path, verify_timeout: VerifyTimeout = None) -> None:
     from tasks.intake import record_request
 
     raw, request = read_request(file)
+    warn_if_senders_unauthenticated()
     migrate()
     request_id = record_request(raw, request)
     raise typer.Exit(run_onboarding(request_id, verify_timeout))
@@ -130,14 +132,19 @@ def retry(request_id: int, verify_timeout: VerifyTimeout = None) -> None:
     raise typer.Exit(run_onboarding(request_id, verify_timeout))
 
 
-def held_request(session: Session, request_id: int) -> OnboardingRequest:
+def held_request(
+    session: Session, request_id: int, *, states: tuple[RequestState, ...] = WAITING_FOR_A_PERSON
+) -> OnboardingRequest:
     """The request, if it waits for a person's decision; otherwise exit 1 saying why."""
     try:
         request = crud.get_request(session, request_id=request_id)
     except LookupError as exc:
         raise fail(str(exc), EXIT_REFUSED) from exc
-    if request.state not in (RequestState.held, RequestState.needs_review):
-        raise fail(f"request {request_id} is {request.state.value}, not held", EXIT_REFUSED)
+    if request.state not in states:
+        raise fail(
+            f"request {request_id} is {request.state.value}, not waiting for a decision",
+            EXIT_REFUSED,
+        )
     return request
 
 
@@ -169,12 +176,39 @@ def approve(
 def reject(
     request_id: int, reason: Annotated[str, typer.Option(help="Why, for the record.")]
 ) -> None:
-    """Refuse a held request for good; nothing is applied."""
+    """Refuse a request that waits on ops (held, unsure, or a question) for good."""
     migrate()
     with session_scope() as session:
-        request = held_request(session, request_id)
+        request = held_request(
+            session, request_id, states=(*WAITING_FOR_A_PERSON, RequestState.waiting_on_ops)
+        )
         crud.reject_by_ops(session, request=request, why=reason)
     out.print(f"Request {request_id} rejected.")
+
+
+operator_app = typer.Typer(help="The HotSpot operators whose spots a company may map.")
+app.add_typer(operator_app, name="operator")
+
+
+@operator_app.command("add")
+def operator_add(company: str, operator: str) -> None:
+    """Let COMPANY map spots of HotSpot OPERATOR (as HotSpot writes it); then `retry`."""
+    migrate()
+    with session_scope() as session:
+        found = crud.get_company_by_name(session, name=company)
+        if found is None:
+            raise fail(f"no company named {company!r}; seed it first", EXIT_REFUSED)
+        added = crud.add_hotspot_operator(session, company=found, operator=operator)
+        operators = ", ".join(found.hotspot_operators)
+    verb = "Added" if added else "Already on file:"
+    out.print(f"{verb} {operator!r} for {found.name} (operators: {operators}).", markup=False)
+
+
+def warn_if_senders_unauthenticated() -> None:
+    """One line while email senders are not authenticated (the embedded default)."""
+    warning = sender_authentication_off_warning(settings.mail_trusted_authserv_ids)
+    if warning:
+        err.print(warning, markup=False, highlight=False, soft_wrap=True)
 
 
 def run_onboarding(request_id: int, verify_timeout: float | None) -> int:
@@ -212,6 +246,7 @@ def watch(
 
     if not settings.imap_host or not settings.imap_user:
         raise fail("set IMAP_HOST and IMAP_USER (and IMAP_PASSWORD) to watch a mailbox", 1)
+    warn_if_senders_unauthenticated()
     migrate()
     try:
         taken = asyncio.run(watch_inbox(once=once))
@@ -248,6 +283,7 @@ def serve(
     """Run the customers' request form and the staff JSON API (FastAPI, uvicorn)."""
     from web.commands import serve as run_server
 
+    warn_if_senders_unauthenticated()
     run_server(host=host or settings.web_host, port=port or settings.web_port)
 
 

@@ -35,10 +35,9 @@ def run_name() -> str:
     request_id = flow_run.parameters["request_id"]
     with session_scope() as session:
         request = crud.get_request(session, request_id=request_id)
-        company = crud.find_company_for_sender(session, address=request.sender or "")
-    return (
-        f"{company.name if company else request.sender or 'unknown sender'} · request {request_id}"
-    )
+        names = crud.company_names(session, company_ids=[request.company_id or 0])
+    asking = names.get(request.company_id or 0) or request.sender or "unknown sender"
+    return f"{asking} · request {request_id}"
 
 
 # The final state's name for each outcome the flow records itself; Failed ones are refusals
@@ -110,9 +109,12 @@ async def onboard_once(request_id: int, verify_timeout: float | None) -> bool:
     # 2. Check for an existing integration: set up once; later requests add locations.
     await check_existing_integration(request_id)
 
-    # 3. Map each new SpotID to its location, in one transaction.
-    await create_mappings(request_id)
+    # 3. Map each new SpotID to its location, in one transaction (unless another request
+    #    claimed one of them first: then nothing is applied).
+    claimed = await create_mappings(request_id)
     await publish_spot_table(request_id)
+    if not claimed:
+        return (await record_outcome(request_id)).waits_on_a_person
 
     # 4. Issue a TEST123 permit at each SpotID not yet verified.
     await issue_test_permits(request_id)

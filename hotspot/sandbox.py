@@ -16,6 +16,7 @@ never show it (its `visible_at` is null in `/_sandbox/state`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import random
 from collections.abc import Awaitable, Callable
@@ -66,9 +67,32 @@ api = APIRouter(prefix="/v1")
 control = APIRouter(prefix="/_sandbox")
 
 
+class SpotReadBarrier:
+    """Holds spot reads until `spot_read_barrier` of them wait; open until the knobs change."""
+
+    BOUND_SECONDS = 30.0
+
+    def __init__(self) -> None:
+        self._knobs: Knobs | None = None
+        self._waiting = 0
+        self._open = asyncio.Event()
+
+    async def wait(self, knobs: Knobs) -> None:
+        if knobs.spot_read_barrier < 2:
+            return
+        if self._knobs is not knobs:  # new knobs (configure, reset): a new barrier
+            self._knobs, self._waiting, self._open = knobs, 0, asyncio.Event()
+        self._waiting += 1
+        if self._waiting >= knobs.spot_read_barrier:
+            self._open.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._open.wait(), self.BOUND_SECONDS)
+
+
 @api.get("/spots/{spot_id}")
-async def get_spot(spot_id: str, state: State) -> dict[str, Any]:
+async def get_spot(spot_id: str, request: Request, state: State) -> dict[str, Any]:
     """One spot, matched exactly."""
+    await request.app.state.spot_reads.wait(state.knobs)
     if (spot := state.catalogue.spot(spot_id)) is None:
         raise SandboxError(404, "spot_not_found", f"no spot {spot_id}")
     return spot.model_dump()
@@ -184,6 +208,7 @@ def create_app(config: SandboxConfig) -> FastAPI:
     knobs = Knobs.model_validate(config.model_dump(include=set(Knobs.model_fields)))
     app.state.sandbox = SandboxState(Catalogue.load(config.catalogue), knobs)
     app.state.partner_key = config.partner_key
+    app.state.spot_reads = SpotReadBarrier()
     app.include_router(api)
     app.include_router(control)
 

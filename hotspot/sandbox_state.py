@@ -44,6 +44,12 @@ class Knobs(BaseModel):
     )
     latency_min: float = Field(default=0.0, ge=0, description="Added before answering, seconds.")
     latency_max: float = Field(default=0.0, ge=0)
+    spot_read_barrier: int = Field(
+        default=0,
+        ge=0,
+        description="Spot reads wait until this many are waiting (30 s at most), so that "
+        "requests validate at the same moment: races made reproducible. 0 or 1 is off.",
+    )
 
     @model_validator(mode="after")
     def _ranges_are_ordered(self) -> Knobs:

@@ -33,14 +33,16 @@ def compose_reply(
     *,
     sender: str,
     to: str,
-    subject: str | None,
     in_reply_to: str | None,
 ) -> EmailMessage:
-    """The reply of `kind` about `outcome`, threaded under the customer's message."""
+    """The reply of `kind` about `outcome`, threaded under the customer's message.
+
+    The subject is ours, never the sender's: nothing a stranger wrote is sent on by Offstreet.
+    """
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to
-    message["Subject"] = _reply_subject(subject)
+    message["Subject"] = f"Re: your HotSpot SpotID request #{outcome.request_id}"
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     if in_reply_to:
         message["In-Reply-To"] = in_reply_to
@@ -52,15 +54,10 @@ def compose_reply(
     return message
 
 
-def _reply_subject(subject: str | None) -> str:
-    subject = (subject or "HotSpot Integration – SpotID Configuration Request").strip()
-    return subject if subject.lower().startswith("re:") else f"Re: {subject}"
-
-
 def _spot_lines(outcome: RequestOutcome, *, with_reasons: bool = False) -> str:
     lines = []
     for spot in outcome.spots:
-        reason = f" — {spot.reason}" if with_reasons and spot.reason else ""
+        reason = f" — {spot.customer_reason}" if with_reasons and spot.customer_reason else ""
         lines.append(f"  - {spot.location}: SpotID {spot.spot_id}{reason}")
     return "\n".join(lines)
 
@@ -78,7 +75,8 @@ def _acknowledgement(outcome: RequestOutcome) -> str:
 
 
 def _refusal(outcome: RequestOutcome) -> str:
-    refused = [s for s in outcome.spots if s.status == "rejected"]
+    # Every line that stopped the request, each with its reason in the customer's words.
+    refused = [s for s in outcome.spots if s.customer_reason]
     return (
         "Hello,\n\n"
         "We could not set up your HotSpot SpotIDs as sent; nothing has been changed yet. "

@@ -24,6 +24,7 @@ import email
 from email.message import Message
 
 from parsers import headers, mime, quoting
+from parsers.authentication import read_sender_evidence
 from parsers.extraction import Extraction
 from parsers.html import html_to_text
 from parsers.limits import DEFAULT_LIMITS, Limits, MessageTooLarge, first_lines
@@ -75,7 +76,7 @@ def _parse(raw: bytes | str, limits: Limits) -> SpotIDRequest:
         subject=subject,
         message_id=headers.header(message, "Message-ID"),
         spots=found.entries(),
-        authentication_failures=headers.authentication_failures(message),
+        sender_evidence=read_sender_evidence(message),
         warnings=[*found.warnings, *found.conflict_warnings()],
     )
 

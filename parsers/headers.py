@@ -1,4 +1,4 @@
-"""What the headers tell us: who sent it, whether it authenticated, whether a robot wrote it."""
+"""What the headers tell us: who sent it, whether a robot wrote it."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from parsers.limits import MessageTooLarge
 from parsers.message import spend_on_header
 from parsers.normalize import clean_str
 
-_AUTH_FAILURE = re.compile(r"(?<![\w.-])(dmarc|spf|dkim)\s*=\s*(fail|softfail)\b", re.I)
 _AUTO_HEADERS = ("X-Autoreply", "X-Autorespond", "X-AutoReply-From", "X-Mail-Autoreply")
 _AUTO_SUBJECT = re.compile(
     r"^\s*[\[(]?\s*(?:automatic\s+reply|auto(?:matic)?[\s-]?(?:reply|response)|autoreply"
@@ -55,19 +54,6 @@ def sender(message: Message) -> tuple[str | None, str | None]:
         pass
     name, address = parseaddr(_raw_decoded(message, "From") or "")
     return _address(address), _name(name)
-
-
-def authentication_failures(message: Message) -> list[str]:
-    """Failing dmarc/spf/dkim verdicts from every Authentication-Results header."""
-    found: list[str] = []
-    for key, value in _raw_items(message):
-        if key.lower() != "authentication-results":
-            continue
-        for method, verdict in _AUTH_FAILURE.findall(str(value)):
-            failure = f"{method.lower()}={verdict.lower()}"
-            if failure not in found:
-                found.append(failure)
-    return found
 
 
 def refusal(message: Message, subject: str | None, address: str | None) -> str | None:

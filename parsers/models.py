@@ -16,6 +16,30 @@ class SpotEntry(BaseModel):
     spot_id: str = Field(min_length=1)
 
 
+class MethodResult(BaseModel):
+    """One method's verdict in an Authentication-Results header: `dmarc=pass header.from=x`."""
+
+    method: str
+    result: str
+    properties: dict[str, str] = Field(default_factory=dict)
+
+
+class AuthenticationResults(BaseModel):
+    """One Authentication-Results header: who wrote it (authserv-id) and what it found."""
+
+    authserv_id: str
+    results: list[MethodResult]
+
+
+class SenderEvidence(BaseModel):
+    """What the headers say about who sent a message; judged by `trust.who_may_ask`."""
+
+    from_headers: int = Field(description="How many From headers the message has.")
+    from_addresses: list[str] = Field(description="Every address in them, lower-cased.")
+    from_defects: list[str] = Field(description="What the From parser found malformed.")
+    authentication_results: list[AuthenticationResults]
+
+
 class SpotIDRequest(BaseModel):
     """A SpotID configuration request, parsed from an email or a form submission."""
 
@@ -26,9 +50,8 @@ class SpotIDRequest(BaseModel):
     subject: str | None = None
     message_id: str | None = None
     spots: list[SpotEntry]
-    authentication_failures: list[str] = Field(
-        default_factory=list,
-        description="Failing verdicts from Authentication-Results (e.g. 'dmarc=fail').",
+    sender_evidence: SenderEvidence | None = Field(
+        default=None, description="From and Authentication-Results, for emails."
     )
     warnings: list[str] = Field(
         default_factory=list,

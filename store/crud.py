@@ -11,7 +11,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, SQLModel, col, select
 
 from store import secrets
 from store.models import (
@@ -95,15 +96,19 @@ def list_companies(session: Session) -> Sequence[Company]:
 def find_company_for_sender(session: Session, *, address: str) -> Company | None:
     """The company whose registered contact, or else whose domain, the address is."""
     address = address.strip().lower()
-    domain = address.rpartition("@")[2]
     companies = session.exec(select(Company)).all()
     for company in companies:
         if address in company.contacts:
             return company
-    for company in companies:
-        if domain and domain in company.domains:
-            return company
-    return None
+    return next((company for company in companies if company.speaks_for_it(address)), None)
+
+
+def company_names(session: Session, *, company_ids: Iterable[int]) -> dict[int, str]:
+    ids = list(company_ids)
+    if not ids:
+        return {}
+    rows = session.exec(select(Company.id, Company.name).where(col(Company.id).in_(ids)))
+    return {company_id: name for company_id, name in rows if company_id is not None}
 
 
 def company_locations(session: Session, *, company: Company) -> Sequence[Location]:
@@ -151,6 +156,8 @@ def record_request(
     company_id: int | None = None,
     state: RequestState = RequestState.received,
     reason: str | None = None,
+    reply_to: str | None = None,
+    trust_notes: list[str] | None = None,
 ) -> tuple[OnboardingRequest, bool]:
     """Store a request with its raw input; the same key again returns the stored one."""
     existing = session.exec(select(OnboardingRequest).where(OnboardingRequest.key == key)).first()
@@ -166,6 +173,8 @@ def record_request(
         company_id=company_id,
         state=state,
         reason=reason,
+        reply_to=reply_to,
+        trust_notes=trust_notes or [],
     )
     session.add(request)
     session.flush()
@@ -243,10 +252,18 @@ def request_spots(session: Session, *, request_id: int) -> Sequence[RequestSpot]
 
 
 def set_verdict(
-    session: Session, *, line: RequestSpot, verdict: SpotVerdict, reason: str | None = None
+    session: Session,
+    *,
+    line: RequestSpot,
+    verdict: SpotVerdict,
+    reason: str | None = None,
+    customer_reason: str | None = None,
+    hotspot_operator: str | None = None,
 ) -> None:
     line.verdict = verdict
     line.reason = reason
+    line.customer_reason = customer_reason
+    line.hotspot_operator = hotspot_operator
     session.add(line)
 
 
@@ -311,14 +328,29 @@ def get_integration(session: Session, *, company_id: int) -> Integration | None:
 
 
 def ensure_integration(session: Session, *, company_id: int) -> tuple[Integration, bool]:
-    """The company's one integration, created if it has none yet."""
+    """The company's one integration, created if it has none yet.
+
+    Two requests of a new company at once: the database's unique company decides, the
+    loser reads the winner's row (no check-then-insert).
+    """
+    created = _insert_or_nothing(
+        session,
+        Integration,
+        company_id=company_id,
+        state=IntegrationState.pending,
+        created_at=utcnow(),
+    )
     integration = get_integration(session, company_id=company_id)
-    if integration is not None:
-        return integration, False
-    integration = Integration(company_id=company_id)
-    session.add(integration)
-    session.flush()
-    return integration, True
+    assert integration is not None
+    return integration, created
+
+
+def _insert_or_nothing(session: Session, model: type[SQLModel], **values: object) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING (any unique constraint); True if a row was inserted."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    table = model.__table__  # type: ignore[attr-defined]
+    statement = insert(table).values(**values).on_conflict_do_nothing().returning(table.c.id)
+    return session.execute(statement).first() is not None
 
 
 def mark_integration_live(session: Session, *, integration_id: int) -> None:
@@ -339,24 +371,36 @@ def mappings_by_location(session: Session, *, company_id: int) -> dict[int, Spot
     return {mapping.location_id: mapping for mapping in rows}
 
 
-def add_mapping(
+def claim_mappings(
     session: Session,
     *,
     company_id: int,
     integration_id: int,
-    location_id: int,
-    spot_id: str,
     request_id: int,
-) -> SpotMapping:
-    mapping = SpotMapping(
-        company_id=company_id,
-        integration_id=integration_id,
-        location_id=location_id,
-        spot_id=spot_id,
-        request_id=request_id,
-    )
-    session.add(mapping)
-    return mapping
+    wanted: Sequence[tuple[int, str]],
+) -> dict[str, SpotMapping | None]:
+    """Map each (location id, SpotID) for this request unless either side is mapped already;
+    the mapping each SpotID has afterwards (None: its location went to another SpotID).
+
+    The database decides races (unique SpotID, unique location): of two requests claiming a
+    SpotID at once, the first insert wins and the other reads the winner's mapping.
+    """
+    for location_id, spot_id in wanted:
+        now = utcnow()
+        _insert_or_nothing(
+            session,
+            SpotMapping,
+            company_id=company_id,
+            integration_id=integration_id,
+            location_id=location_id,
+            spot_id=spot_id,
+            request_id=request_id,
+            state=MappingState.mapped,
+            created_at=now,
+            updated_at=now,
+        )
+    mappings = mappings_by_spot(session, spot_ids=[spot_id for _, spot_id in wanted])
+    return {spot_id: mappings.get(spot_id) for _, spot_id in wanted}
 
 
 def get_mapping(session: Session, *, mapping_id: int) -> SpotMapping:
@@ -371,7 +415,11 @@ def request_mappings(session: Session, *, request_id: int) -> Sequence[SpotMappi
     return session.exec(
         select(SpotMapping)
         .join(RequestSpot, col(RequestSpot.spot_id) == col(SpotMapping.spot_id))
-        .where(RequestSpot.request_id == request_id, RequestSpot.verdict == SpotVerdict.accepted)
+        .where(
+            RequestSpot.request_id == request_id,
+            RequestSpot.verdict == SpotVerdict.accepted,
+            SpotMapping.request_id == request_id,
+        )
         .order_by(RequestSpot.position)
     ).all()
 
@@ -484,12 +532,19 @@ def request_outcome(session: Session, *, request_id: int) -> RequestOutcome:
     spots = []
     for line in lines:
         mapping = mappings.get(line.spot_id)
-        if line.verdict == SpotVerdict.accepted and mapping is not None:
-            status, reason = mapping.state.value, mapping.reason
+        if line.verdict == SpotVerdict.accepted and mapping and mapping.request_id == request_id:
+            status, reason, customer_reason = mapping.state.value, mapping.reason, None
         else:
             status, reason = line.verdict.value, line.reason
+            customer_reason = line.customer_reason
         spots.append(
-            SpotStatus(location=line.location, spot_id=line.spot_id, status=status, reason=reason)
+            SpotStatus(
+                location=line.location,
+                spot_id=line.spot_id,
+                status=status,
+                reason=reason,
+                customer_reason=customer_reason,
+            )
         )
     return RequestOutcome(
         request_id=request_id,
@@ -539,22 +594,11 @@ def company_request(
 ) -> OnboardingRequest | None:
     """The request if it is the company's own, else None: a form link sees no other's.
 
-    A form request belongs to the company its form names (a held one has no company yet);
-    an email request to the company intake found for it.
+    A form request belongs to the company its signed link names (held or not); an email
+    request to the company intake found for its sender.
     """
-    request = session.exec(
+    return session.exec(
         select(OnboardingRequest).where(
-            OnboardingRequest.id == request_id,
-            sa.or_(
-                OnboardingRequest.company_id == company.id,
-                sa.and_(
-                    col(OnboardingRequest.company_id).is_(None),
-                    OnboardingRequest.source == RequestSource.form,
-                ),
-            ),
+            OnboardingRequest.id == request_id, OnboardingRequest.company_id == company.id
         )
     ).first()
-    if request is None or request.source != RequestSource.form:
-        return request
-    named = (request.parsed or {}).get("company") or ""
-    return request if normalise_location(named) == normalise_location(company.name) else None

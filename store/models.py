@@ -74,6 +74,10 @@ class RequestState(StrEnum):
     failed = "failed"
 
 
+# Held until a person lets the request run (the sender may not ask, the parser was unsure).
+WAITING_FOR_A_PERSON = (RequestState.held, RequestState.needs_review)
+
+
 class SpotVerdict(StrEnum):
     """What validation decided for one SpotID of a request."""
 
@@ -81,8 +85,10 @@ class SpotVerdict(StrEnum):
     accepted = "accepted"
     already_live = "already_live"
     rejected = "rejected"
-    # Refused only because the company has no location of that name: ops may pick one.
+    # Not refused yet: the company has no location of that name, ops may pick one.
     unknown_location = "unknown_location"
+    # Not refused yet: HotSpot names an operator the company has not on file; ops confirm it.
+    operator_unconfirmed = "operator_unconfirmed"
 
 
 class MappingState(StrEnum):
@@ -130,6 +136,17 @@ class Company(SQLModel, table=True):
     hotspot_token_encrypted: str | None = None
     created_at: datetime = created_now()
 
+    def speaks_for_it(self, address: str | None) -> bool:
+        """Whether the address is a registered contact of the company, or at one of its
+        domains: who may ask for its onboardings."""
+        address = (address or "").strip().lower()
+        domain = address.rpartition("@")[2]
+        return bool(address) and (address in self.contacts or (domain in self.domains))
+
+    def operates(self, operator: str) -> bool:
+        """Whether spots of this HotSpot operator are the company's to map."""
+        return operator.casefold() in {known.casefold() for known in self.hotspot_operators}
+
 
 class Location(SQLModel, table=True):
     """One of a company's parking locations in Offstreet."""
@@ -166,6 +183,13 @@ class OnboardingRequest(SQLModel, table=True):
     company_id: int | None = Field(default=None, foreign_key="company.id", index=True)
     state: RequestState = state_column(RequestState, RequestState.received)
     reason: str | None = None
+    # Where replies may go, decided at intake (`trust.who_may_ask`): None when the sender is
+    # not proven, so nothing is ever sent to a forged address.
+    reply_to: str | None = None
+    # What ops should know about how the sender was judged (e.g. headers ignored).
+    trust_notes: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
     # The onboarding flow run started for it, so no second one is ever started.
     flow_run_id: str | None = None
     # Questions ops answered for it in the UI; each new question gets a new key.
@@ -225,7 +249,11 @@ class RequestSpot(SQLModel, table=True):
     location: str
     spot_id: str
     verdict: SpotVerdict = state_column(SpotVerdict, SpotVerdict.pending)
+    # Why, for ops (may name other companies and commands), and in the customer's words.
     reason: str | None = None
+    customer_reason: str | None = None
+    # The spot's operator as HotSpot named it at validation (for ops' operator question).
+    hotspot_operator: str | None = None
 
 
 class SpotMapping(SQLModel, table=True):
@@ -241,6 +269,10 @@ class SpotMapping(SQLModel, table=True):
     reason: str | None = None
     created_at: datetime = created_now()
     updated_at: datetime = created_now()
+
+    @property
+    def is_live(self) -> bool:
+        return self.state == MappingState.live
 
 
 class TestPermit(SQLModel, table=True):

@@ -28,7 +28,8 @@ class SpotStatus(BaseModel):
     location: str
     spot_id: str
     status: str
-    reason: str | None = None
+    reason: str | None = Field(default=None, description="Why, for ops.")
+    customer_reason: str | None = Field(default=None, description="Why, for the customer.")
 
 
 class RequestOutcome(BaseModel):
@@ -42,15 +43,8 @@ class RequestOutcome(BaseModel):
 
     @property
     def waits_on_a_person(self) -> bool:
-        """Ops must answer something (held, unsure, a token, a location) before it goes on."""
-        if self.state in ("held", "needs_review", "waiting_on_ops"):
-            return True
-        refused_by_ops = (self.reason or "").startswith("rejected by ops")
-        return (
-            self.state == "rejected"
-            and not refused_by_ops
-            and any(spot.status == "unknown_location" for spot in self.spots)
-        )
+        """Ops must answer something (held, unsure, a token, a location, an operator)."""
+        return self.state in ("held", "needs_review", "waiting_on_ops")
 
     @property
     def headline(self) -> str:

@@ -9,9 +9,11 @@ from sqlmodel import Session
 
 from parsers import SpotIDRequest
 from parsers.envelope import read_envelope
+from settings import settings
 from store import crud
 from store.db import session_scope
-from store.models import Company, OnboardingRequest, RequestSource, RequestState
+from store.models import OnboardingRequest, RequestSource, RequestState
+from trust import who_may_ask
 
 
 def request_key(raw: bytes, message_id: str | None) -> str:
@@ -21,44 +23,14 @@ def request_key(raw: bytes, message_id: str | None) -> str:
     return f"sha256:{hashlib.sha256(raw).hexdigest()}"
 
 
-def admission(
-    session: Session, request: SpotIDRequest
-) -> tuple[Company | None, RequestState, str | None]:
-    """The company asking, and whether the request may run by itself or waits for a person.
-
-    Only a registered contact of the company, or an address at one of its domains, may start
-    an onboarding; anything else is held for ops approval, never applied automatically.
-    """
-    company = crud.find_company_for_sender(session, address=request.sender or "")
-    approve = "approve it with `hotspot-onboard approve REQUEST --company NAME` or reject it"
-    if company is None:
-        return None, RequestState.held, f"unknown sender {request.sender or '(none)'}; {approve}"
-    if request.company and crud.normalise_location(request.company) != crud.normalise_location(
-        company.name
-    ):
-        return (
-            company,
-            RequestState.held,
-            (
-                f"{request.sender} is a contact of {company.name}, but the form names "
-                f"{request.company}; {approve}"
-            ),
-        )
-    if request.authentication_failures:
-        failures = ", ".join(request.authentication_failures)
-        return company, RequestState.held, f"the message failed {failures}; {approve}"
-    if request.warnings or not request.spots:
-        return (
-            company,
-            RequestState.needs_review,
-            "; ".join(request.warnings) or ("no SpotID could be read with certainty"),
-        )
-    return company, RequestState.received, None
-
-
 def admit(session: Session, raw: bytes, request: SpotIDRequest) -> tuple[OnboardingRequest, bool]:
-    """Store the request with its raw bytes, admitted or held; (the stored one, whether new)."""
-    company, state, reason = admission(session, request)
+    """Store the request with its raw bytes, admitted or held; (the stored one, whether new).
+
+    Who may ask is decided once, here, by `trust.who_may_ask`, for every intake channel.
+    """
+    admission = who_may_ask(
+        session, request, trusted_authserv_ids=settings.mail_trusted_authserv_ids
+    )
     return crud.record_request(
         session,
         key=request_key(raw, request.message_id),
@@ -68,9 +40,11 @@ def admit(session: Session, raw: bytes, request: SpotIDRequest) -> tuple[Onboard
         sender=request.sender,
         subject=request.subject,
         spots=[(spot.location, spot.spot_id) for spot in request.spots],
-        company_id=company.id if company else None,
-        state=state,
-        reason=reason,
+        company_id=admission.company_id,
+        state=admission.state,
+        reason=admission.reason,
+        reply_to=admission.reply_to,
+        trust_notes=admission.notes,
     )
 
 

@@ -10,7 +10,14 @@ from store import crud
 from store.db import session_scope
 from store.models import MappingState, RequestState, SpotVerdict
 from store.schemas import RequestOutcome
-from tasks.validate import WAITING_FOR_A_PERSON
+
+# The states the six steps pass through; the outcome settles a request only from these.
+IN_PROGRESS = (
+    RequestState.validated,
+    RequestState.mapped,
+    RequestState.test_issued,
+    RequestState.verified,
+)
 
 
 @task(name="note-flow-run")
@@ -26,7 +33,7 @@ async def record_outcome(request_id: int) -> RequestOutcome:
     """Live when every SpotID is live; otherwise what ops must do, in one sentence."""
     with session_scope() as session:
         request = crud.get_request(session, request_id=request_id)
-        if request.state not in (RequestState.rejected, *WAITING_FOR_A_PERSON):
+        if request.state in IN_PROGRESS:  # not refused, held or waiting since validation
             state, reason = _settle(session, request_id=request_id)
             crud.set_request_state(session, request=request, state=state, reason=reason)
         return crud.request_outcome(session, request_id=request_id)

@@ -11,23 +11,26 @@ from inbox.replies import ReplyKind, compose_reply, may_reply_to
 from settings import settings
 from store import crud
 from store.db import session_scope
-from store.models import RequestSource
 
 
 @task(name="reply-to-requester", retries=2, retry_delay_seconds=[10, 60])
 async def reply_to_requester(request_id: int, kind: ReplyKind) -> bool:
-    """Send the request's reply of this kind, once; False when there is none to send."""
+    """Send the request's reply of this kind, once; False when there is none to send.
+
+    Replies go only where intake decided they may (`reply_to`: a sender that passed
+    authentication, or a registered contact of the form's company), never to our own
+    addresses or to robots.
+    """
     if not settings.smtp_host:
         return False
     own = (settings.reply_from, settings.imap_user)
     with session_scope() as session:
         request = crud.get_request(session, request_id=request_id)
-        if request.source != RequestSource.email or not may_reply_to(
-            request.sender, own_addresses=own
-        ):
+        recipient = request.reply_to
+        if recipient is None or not may_reply_to(recipient, own_addresses=own):
             return False
         claim = crud.claim_reply(
-            session, request_id=request_id, kind=kind.value, recipient=request.sender or ""
+            session, request_id=request_id, kind=kind.value, recipient=recipient
         )
         if claim is None:
             return False  # sent already
@@ -37,12 +40,11 @@ async def reply_to_requester(request_id: int, kind: ReplyKind) -> bool:
         kind,
         outcome,
         sender=settings.reply_from,
-        to=request.sender or "",
-        subject=request.subject,
+        to=recipient,
         in_reply_to=parsed.get("message_id"),
     )
     await asyncio.to_thread(smtp.send, message, settings)
     with session_scope() as session:
         crud.mark_reply_sent(session, reply_id=claim.id or 0)
-    get_run_logger().info("Replied to %s (%s) for request %s", request.sender, kind, request_id)
+    get_run_logger().info("Replied to %s (%s) for request %s", recipient, kind, request_id)
     return True

@@ -1,4 +1,10 @@
-"""Step 1: validate the SpotIDs before anything is applied."""
+"""Step 1: validate the SpotIDs before anything is applied.
+
+Each line gets a verdict: accepted; refused (the whole request is then refused and nothing is
+applied); or waiting on ops (a location the company does not have, a HotSpot operator it has
+not on file), in which case the request waits for a person and nothing is applied either.
+Whether a company may map a SpotID is decided by `trust.who_owns`, on HotSpot's word.
+"""
 
 from __future__ import annotations
 
@@ -10,19 +16,41 @@ from collections.abc import Sequence
 from prefect import get_run_logger, task
 from pydantic import BaseModel
 
-from hotspot import HotSpotClient, SpotNotFound
+from hotspot import HotSpotClient, Spot, SpotNotFound
 from store import crud
 from store.db import session_scope
-from store.models import Location, RequestSpot, RequestState, SpotMapping, SpotVerdict
+from store.models import (
+    WAITING_FOR_A_PERSON,
+    Company,
+    Location,
+    RequestSpot,
+    RequestState,
+    SpotMapping,
+    SpotVerdict,
+)
 from tasks.policy import HOTSPOT_TASK_RETRIES, hotspot_client
+from trust import Ownership, who_owns
 
 SPOT_ID_FORMAT = re.compile(r"\d{3,8}")
-WAITING_FOR_A_PERSON = (RequestState.held, RequestState.needs_review)
-NO_SUCH_LOCATION = "the company has no location named"
+# Verdicts that wait for ops to decide, rather than refuse.
+FOR_OPS = (SpotVerdict.unknown_location, SpotVerdict.operator_unconfirmed)
+
+
+class LineVerdict(BaseModel):
+    """Validation's verdict on one line: for ops, and in the customer's words."""
+
+    verdict: SpotVerdict
+    reason: str | None = None
+    customer_reason: str | None = None
+    operator: str | None = None  # as HotSpot names it, when asked
+
+
+def refused(reason: str, customer_reason: str) -> LineVerdict:
+    return LineVerdict(verdict=SpotVerdict.rejected, reason=reason, customer_reason=customer_reason)
 
 
 class ValidationReport(BaseModel):
-    """The requesting company, and one line per refused SpotID (empty when all are valid)."""
+    """The requesting company, and one line per SpotID not accepted (empty when all are)."""
 
     company: str | None
     problems: list[str]
@@ -30,8 +58,7 @@ class ValidationReport(BaseModel):
 
 @task(name="validate-spot-ids", **HOTSPOT_TASK_RETRIES)
 async def validate_spot_ids(request_id: int) -> ValidationReport:
-    """Refuse the whole request, with a reason per SpotID, if any SpotID cannot be applied."""
-    logger = get_run_logger()
+    """Refuse the whole request, or hold it for ops, if any SpotID cannot be applied as is."""
     with session_scope() as session:
         request = crud.get_request(session, request_id=request_id)
         if (
@@ -43,103 +70,209 @@ async def validate_spot_ids(request_id: int) -> ValidationReport:
             return ValidationReport(company=None, problems=[request.reason or "not approved"])
         company = crud.get_company(session, company_id=request.company_id)
         lines = crud.request_spots(session, request_id=request_id)
-        problems = _problems_in_store(
+        mapped = crud.mappings_by_spot(session, spot_ids=[line.spot_id for line in lines])
+        verdicts = _verdicts_from_store(
             lines,
+            request_id=request_id,
             locations={
                 crud.normalise_location(loc.name): loc
                 for loc in crud.company_locations(session, company=company)
             },
-            mapped=crud.mappings_by_spot(session, spot_ids=[line.spot_id for line in lines]),
-            mapped_locations=crud.mappings_by_location(session, company_id=company.id),
-            company_id=company.id,
+            mapped=mapped,
+            mapped_locations=crud.mappings_by_location(session, company_id=company.id or 0),
+            company_id=company.id or 0,
         )
-        to_check = sorted({line.spot_id for line in lines if line.position not in problems})
+        owners = crud.company_names(session, company_ids={m.company_id for m in mapped.values()})
+        to_check = sorted({line.spot_id for line in lines if line.position not in verdicts})
 
     async with hotspot_client() as hotspot:
-        problems_in_hotspot = await _problems_in_hotspot(hotspot, to_check)
+        spots = await _spots_in_hotspot(hotspot, to_check)
 
-    refused: list[str] = []
+    for line in lines:
+        if line.position not in verdicts:
+            mapping = mapped.get(line.spot_id)
+            verdicts[line.position] = _verdict_from_hotspot(
+                company,
+                line.spot_id,
+                spots[line.spot_id],
+                mapped_to=owners.get(mapping.company_id) if mapping else None,
+            )
+    return _record(request_id, company, verdicts)
+
+
+def _record(
+    request_id: int, company: Company, verdicts: dict[int, LineVerdict]
+) -> ValidationReport:
+    """Write each line's verdict and the request's state: refused, waiting on ops, or valid."""
+    logger = get_run_logger()
+    problems: list[str] = []
     with session_scope() as session:
         request = crud.get_request(session, request_id=request_id)
         lines = crud.request_spots(session, request_id=request_id)
         for line in lines:
-            reason = problems.get(line.position) or problems_in_hotspot.get(line.spot_id)
-            verdict = SpotVerdict.accepted
-            if reason:
-                unknown = reason.startswith(NO_SUCH_LOCATION)
-                verdict = SpotVerdict.unknown_location if unknown else SpotVerdict.rejected
-            crud.set_verdict(session, line=line, verdict=verdict, reason=reason)
-            if reason:
-                refused.append(f"SpotID {line.spot_id} ({line.location}): {reason}")
-        if refused:
-            summary = f"{len(refused)} of {len(lines)} SpotIDs refused, nothing applied"
+            verdict = verdicts[line.position]
+            crud.set_verdict(
+                session,
+                line=line,
+                verdict=verdict.verdict,
+                reason=verdict.reason,
+                customer_reason=verdict.customer_reason,
+                hotspot_operator=verdict.operator,
+            )
+            if verdict.reason:
+                problems.append(f"SpotID {line.spot_id} ({line.location}): {verdict.reason}")
+        kinds = Counter(verdict.verdict for verdict in verdicts.values())
+        if kinds[SpotVerdict.rejected]:
+            summary = (
+                f"{kinds[SpotVerdict.rejected]} of {len(lines)} SpotIDs refused, nothing applied"
+            )
             crud.set_request_state(
                 session, request=request, state=RequestState.rejected, reason=summary
             )
-            logger.warning("Request %s refused (%s): %s", request_id, summary, "; ".join(refused))
+            logger.warning("Request %s refused (%s): %s", request_id, summary, "; ".join(problems))
+        elif any(kinds[verdict] for verdict in FOR_OPS):
+            summary = _what_ops_decide(company, lines)
+            crud.set_request_state(
+                session, request=request, state=RequestState.waiting_on_ops, reason=summary
+            )
+            logger.warning("Request %s waits on ops: %s", request_id, summary)
         else:
             crud.set_request_state(
                 session, request=request, state=RequestState.validated, reason=None
             )
             logger.info("Request %s: %d SpotIDs valid for %s", request_id, len(lines), company.name)
-    return ValidationReport(company=company.name, problems=refused)
+    return ValidationReport(company=company.name, problems=problems)
 
 
-def _problems_in_store(
+def _what_ops_decide(company: Company, lines: Sequence[RequestSpot]) -> str:
+    """One sentence per decision ops must make, grouping the SpotIDs it concerns."""
+    by_operator: dict[str, list[str]] = {}
+    unknown = []
+    for line in lines:
+        if line.verdict == SpotVerdict.operator_unconfirmed:
+            by_operator.setdefault(line.hotspot_operator or "?", []).append(line.spot_id)
+        elif line.verdict == SpotVerdict.unknown_location:
+            unknown.append(f"'{line.location}'")
+    on_file = ", ".join(company.hotspot_operators) or "none on file yet"
+    decisions = [
+        f"SpotID {', '.join(spot_ids)} belong(s) to HotSpot operator {operator!r}, not one of "
+        f"{company.name}'s ({on_file}): confirm it with `hotspot-onboard operator add "
+        f'"{company.name}" "{operator}"` and retry, or reject the request'
+        for operator, spot_ids in by_operator.items()
+    ]
+    if unknown:
+        decisions.append(
+            f"{company.name} has no location named {', '.join(unknown)}: pick the location "
+            "meant in the Prefect UI, or reject the request"
+        )
+    return "; ".join(decisions)
+
+
+def _verdicts_from_store(
     lines: Sequence[RequestSpot],
     *,
+    request_id: int,
     locations: dict[str, Location],
     mapped: dict[str, SpotMapping],
     mapped_locations: dict[int, SpotMapping],
     company_id: int,
-) -> dict[int, str]:
-    """Problems visible from the request and the store alone, by line position."""
+) -> dict[int, LineVerdict]:
+    """Verdicts visible from the request and the store alone, by line position."""
     spot_counts = Counter(line.spot_id for line in lines)
     location_counts = Counter(crud.normalise_location(line.location) for line in lines)
-    problems: dict[int, str] = {}
+    verdicts: dict[int, LineVerdict] = {}
     for line in lines:
         key = crud.normalise_location(line.location)
         location = locations.get(key)
         mapping = mapped.get(line.spot_id)
-        location_mapping = mapped_locations.get(location.id) if location else None
+        location_mapping = mapped_locations.get(location.id or 0) if location else None
         if not SPOT_ID_FORMAT.fullmatch(line.spot_id):
-            why = f"'{line.spot_id}' is not a SpotID (3 to 8 digits); ask the customer for it"
+            verdict = refused(
+                f"'{line.spot_id}' is not a SpotID (3 to 8 digits); ask the customer for it",
+                f"'{line.spot_id}' is not a SpotID (a SpotID has 3 to 8 digits)",
+            )
         elif spot_counts[line.spot_id] > 1:
-            why = "the request gives this SpotID more than once; one SpotID per location"
+            verdict = refused(
+                "the request gives this SpotID more than once; one SpotID per location",
+                "this SpotID is given more than once; one SpotID per location",
+            )
         elif location_counts[key] > 1:
-            why = f"the request gives '{line.location}' more than one SpotID; one per location"
+            verdict = refused(
+                f"the request gives '{line.location}' more than one SpotID; one per location",
+                f"'{line.location}' is given more than one SpotID; one per location",
+            )
         elif location is None:
             known = ", ".join(sorted(loc.name for loc in locations.values())) or "none"
-            why = (
-                f"{NO_SUCH_LOCATION} '{line.location}' (it has: {known}); "
-                "correct the request or add the location"
+            verdict = LineVerdict(
+                verdict=SpotVerdict.unknown_location,
+                reason=(
+                    f"the company has no location named '{line.location}' (it has: {known}); "
+                    "pick the location it means, or reject the request"
+                ),
+                customer_reason=f"we have no location named '{line.location}' for your account",
             )
-        elif mapping is not None and mapping.company_id != company_id:
-            why = "already mapped to another company; a SpotID is never remapped"
-        elif mapping is not None and mapping.location_id != location.id:
-            why = "already mapped to another of the company's locations"
-        elif location_mapping is not None and location_mapping.spot_id != line.spot_id:
-            why = (
+        elif mapping is None or mapping.company_id != company_id:
+            # Free, or another company's: that is for `who_owns`, on HotSpot's word.
+            if location_mapping is None:
+                continue
+            verdict = refused(
                 f"'{line.location}' is already mapped to SpotID {location_mapping.spot_id}; "
-                "one SpotID per location"
+                "one SpotID per location",
+                f"'{line.location}' is already set up with SpotID {location_mapping.spot_id}",
+            )
+        elif mapping.location_id != location.id:
+            verdict = refused(
+                "already mapped to another of the company's locations",
+                "this SpotID is already set up for another of your locations",
+            )
+        elif mapping.request_id != request_id and not mapping.is_live:
+            verdict = refused(
+                f"request {mapping.request_id} is setting this SpotID up already "
+                f"({mapping.state.value}); continue that one (`hotspot-onboard retry "
+                f"{mapping.request_id}`)",
+                f"this SpotID is being set up from your request #{mapping.request_id}",
             )
         else:
             continue
-        problems[line.position] = why
-    return problems
+        verdicts[line.position] = verdict
+    return verdicts
 
 
-async def _problems_in_hotspot(hotspot: HotSpotClient, spot_ids: list[str]) -> dict[str, str]:
-    """Each SpotID must exist in HotSpot and be active."""
+async def _spots_in_hotspot(hotspot: HotSpotClient, spot_ids: list[str]) -> dict[str, Spot | None]:
+    """What HotSpot knows of each SpotID (None: no such spot)."""
 
-    async def check(spot_id: str) -> str | None:
+    async def get(spot_id: str) -> Spot | None:
         try:
-            spot = await hotspot.get_spot(spot_id)
+            return await hotspot.get_spot(spot_id)
         except SpotNotFound:
-            return "unknown to HotSpot; check the SpotID with the customer"
-        if not spot.active:
-            return f"'{spot.name}' is inactive in HotSpot; the operator must activate it first"
-        return None
+            return None
 
-    verdicts = await asyncio.gather(*(check(spot_id) for spot_id in spot_ids))
-    return {spot_id: why for spot_id, why in zip(spot_ids, verdicts, strict=True) if why}
+    found = await asyncio.gather(*(get(spot_id) for spot_id in spot_ids))
+    return dict(zip(spot_ids, found, strict=True))
+
+
+def _verdict_from_hotspot(
+    company: Company, spot_id: str, spot: Spot | None, *, mapped_to: str | None
+) -> LineVerdict:
+    """The spot must exist and be active, and be the company's to map (`who_owns`)."""
+    if spot is None:
+        return refused(
+            "unknown to HotSpot; check the SpotID with the customer",
+            "HotSpot does not know this SpotID; please check it",
+        )
+    owner = who_owns(company=company, spot_id=spot_id, operator=spot.operator, mapped_to=mapped_to)
+    if owner.ownership == Ownership.taken:
+        return refused(owner.reason or "", owner.customer_reason or "")
+    if not spot.active:
+        return refused(
+            f"'{spot.name}' is inactive in HotSpot; the operator must activate it first",
+            "HotSpot shows this spot as inactive; your parking operator must activate it first",
+        )
+    if owner.ownership == Ownership.operator_unconfirmed:
+        return LineVerdict(
+            verdict=SpotVerdict.operator_unconfirmed,
+            reason=owner.reason,
+            customer_reason=owner.customer_reason,
+            operator=spot.operator,
+        )
+    return LineVerdict(verdict=SpotVerdict.accepted, operator=spot.operator)

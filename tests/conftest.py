@@ -17,6 +17,7 @@ from tasks.golive import mark_live
 from tasks.permits import issue_test_permits
 from tasks.validate import validate_spot_ids
 from tasks.verify import verify_test_permits
+from tests.utils.databases import database
 
 # The tasks that call HotSpot: tests keep their retry policy but not its minutes of waiting.
 HOTSPOT_TASKS = (validate_spot_ids, issue_test_permits, verify_test_permits, mark_live)
@@ -53,6 +54,23 @@ def seed_companies() -> None:
     with session_scope() as session:
         for company_in in DEMO_COMPANIES.companies:
             crud.upsert_company(session, company_in=company_in)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The store on a fresh, migrated database: once on SQLite, once on PostgreSQL."""
+    with database(request.param, tmp_path) as url:
+        monkeypatch.setattr(settings, "database_url", url)
+        monkeypatch.setattr(settings, "data_dir", tmp_path)
+        migrate()
+        yield url
+
+
+@pytest.fixture
+def any_store(store_url: str) -> str:
+    """`store_url` with the demo companies: once on SQLite, once on PostgreSQL."""
+    seed_companies()
+    return store_url
 
 
 @pytest.fixture

@@ -56,8 +56,9 @@ HEADLINES: dict[RequestState, tuple[str, str]] = {
     ),
     RequestState.waiting_on_ops: (
         "Waiting on Offstreet",
-        "The parking operator needs your company's HotSpot token for some locations. "
-        "Offstreet will be in touch; the others stay as shown.",
+        "Offstreet must confirm something before these locations go live (see below: often "
+        "the parking operator needs your company's HotSpot token). Offstreet will be in "
+        "touch; the others stay as shown.",
     ),
     RequestState.failed: (
         "Delayed",
@@ -86,16 +87,18 @@ class StatusView:
     spots: list[SpotView]
 
 
-def spot_view(location: str, spot_id: str, status: str, reason: str | None) -> SpotView:
+def spot_view(location: str, spot_id: str, status: str, customer_reason: str | None) -> SpotView:
+    """One SpotID's line; only the reason written for the customer is ever shown."""
     step = STEP_BY_STATUS.get(status)
     if step is not None:
         label = "Already live" if status == "already_live" else STEPS[step]
         return SpotView(location, spot_id, label, step, None)
     if status == "rejected":
-        # Validation reasons read "what is wrong; what ops should do": the first half is
-        # about the SpotID and meant for the customer too.
-        why = (reason or "it cannot be used").split(";")[0]
+        why = customer_reason or "it cannot be used"
         return SpotView(location, spot_id, "Refused", None, why[:1].upper() + why[1:] + ".")
+    if status in ("unknown_location", "operator_unconfirmed") and customer_reason:
+        why = customer_reason[:1].upper() + customer_reason[1:] + "."
+        return SpotView(location, spot_id, "Waiting on Offstreet", None, why)
     if status == "waiting_on_ops":
         return SpotView(
             location,
@@ -122,5 +125,7 @@ def status_view(outcome: RequestOutcome) -> StatusView:
         detail=detail,
         final=state in FINAL,
         refresh_seconds=refresh,
-        spots=[spot_view(s.location, s.spot_id, s.status, s.reason) for s in outcome.spots],
+        spots=[
+            spot_view(s.location, s.spot_id, s.status, s.customer_reason) for s in outcome.spots
+        ],
     )

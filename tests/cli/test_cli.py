@@ -89,6 +89,7 @@ def test_onboard_waits_for_token_then_retry_goes_live(store, hotspot) -> None:
         {
             "company": "Acme Parking",
             "status": "live",
+            "hotspot_operators": ["Northgate Parking"],
             "mappings": [
                 {"location": "Lot A", "spot_id": "14283", "status": "live", "reason": None},
                 {"location": "Lot B", "spot_id": "15320", "status": "live", "reason": None},
@@ -135,13 +136,31 @@ def test_held_request_runs_once_approved(store, hotspot, tmp_path: Path) -> None
         )
     )
     held = runner.invoke(app, ["onboard", str(form)])
-    assert held.exit_code == 4 and "unknown sender newcomer@gmail.example" in held.stdout
+    assert held.exit_code == 4, held.output
+    assert "newcomer@gmail.example is not a contact of Acme Parking" in held.stdout
     assert hotspot.state()["permits"] == []
 
-    assert runner.invoke(app, ["approve", "1"]).exit_code == 1  # whose request is it?
-    approved = runner.invoke(app, ["approve", "1", "--company", "Acme Parking"])
+    approved = runner.invoke(app, ["approve", "1"])  # the form's company: Acme
     assert approved.exit_code == 0, approved.output
     assert runner.invoke(app, ["reject", "1", "--reason", "late"]).exit_code == 1  # it is live
+
+
+def test_held_email_of_an_unknown_sender_needs_the_company_named(store, hotspot) -> None:
+    raw = b"From: x@unknown.example\r\nSubject: SpotIDs\r\n\r\nLot A: 14283\r\n"
+    request_id = record_request(raw, parse_any(raw))
+    assert runner.invoke(app, ["approve", str(request_id)]).exit_code == 1  # whose is it?
+    approved = runner.invoke(app, ["approve", str(request_id), "--company", "Acme Parking"])
+    assert approved.exit_code == 0, approved.output
+
+
+def test_operator_add(store) -> None:
+    added = runner.invoke(app, ["operator", "add", "Harbor Lots", "Northgate Parking"])
+    assert added.exit_code == 0, added.output
+    again = runner.invoke(app, ["operator", "add", "Harbor Lots", "northgate parking"])
+    assert again.exit_code == 0 and "Already on file" in again.stdout
+    status = json.loads(runner.invoke(app, ["status", "--json"]).stdout)
+    assert status["integrations"] == []  # operators show per integration, once there is one
+    assert runner.invoke(app, ["operator", "add", "Nobody", "X"]).exit_code == 1
 
 
 def test_reject_a_held_request(store) -> None:

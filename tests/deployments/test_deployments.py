@@ -212,3 +212,21 @@ async def test_unknown_location_is_chosen_in_the_ui(stack: Stack, hotspot) -> No
         ("Lot A", "14283"),
         ("Lot D", "17777"),
     ]
+
+
+async def test_unconfirmed_operator_is_confirmed_in_the_ui(stack: Stack, hotspot) -> None:
+    stack.add_worker("worker-1")
+    request_id = submit(
+        {"Riverside P2": "16001"}, sender="ops@harbor.example", company="Harbor Lots"
+    )
+    run_id = await launch(request_id)
+
+    await wait_for_state(run_id, "Suspended")
+    assert hotspot.state()["permits"] == []  # nothing applied before ops decide
+    await aresume_flow_run(run_id, run_input={"operator_0": "Add it to the company's operators"})
+    run = await wait_for_flow_run(run_id, timeout=180)
+
+    assert run.state.name == "Live", run.state.message
+    with session_scope() as session:
+        harbor = crud.get_company_by_name(session, name="Harbor Lots")
+        assert harbor.hotspot_operators == ["Riverside Lots", "Northgate Parking"]

@@ -3,46 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
-from pathlib import Path
 
-from prefect.settings import PREFECT_API_URL
-
-from settings import settings
 from store import crud
 from store.db import session_scope
 from store.models import PermitState
 from store.schemas import CompanyIn
 from tests.flows.test_onboard_request import onboard
+from tests.utils.cli import start_cli
 
 STALLS = {f"Stall {n}": str(300000 + n) for n in range(1, 21)}
-CLI = Path(sys.executable).with_name("hotspot-onboard")
-
-
-def start_onboarding(
-    request_file: Path, store_url: str, hotspot_url: str, log: Path
-) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "OFFSTREET_DATABASE_URL": store_url,
-        "OFFSTREET_DATA_DIR": str(settings.data_dir),
-        "HOTSPOT_API_URL": hotspot_url,
-        "PREFECT_API_URL": PREFECT_API_URL.value(),
-        "VERIFY_FIRST_POLL_SECONDS": "0.2",
-        # Pushes spread over seconds, so the kill lands between them.
-        "HOTSPOT_RATE_LIMIT": "5",
-    }
-    return subprocess.Popen(
-        [CLI, "onboard", str(request_file)],
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
 
 
 async def test_killed_run_continues_to_live_without_duplicates(store, hotspot, tmp_path) -> None:
@@ -53,6 +25,7 @@ async def test_killed_run_continues_to_live_without_duplicates(store, hotspot, t
                 name="Bench Co",
                 contacts=["ops@bench.example"],
                 locations=list(STALLS),
+                hotspot_operators=["Bench Parking"],
             ),
         )
     request_file = tmp_path / "form.json"
@@ -68,7 +41,10 @@ async def test_killed_run_continues_to_live_without_duplicates(store, hotspot, t
     # Slow answers and lost responses, so the kill also lands between pushes and records.
     hotspot.configure(latency=0.2, lost_response_rate=0.3, delay=1)
     log = tmp_path / "onboard.log"
-    run = start_onboarding(request_file, store, hotspot.url, log)
+    # Pushes spread over seconds (5 per second), so the kill lands between them.
+    run = start_cli(
+        "onboard", str(request_file), hotspot_url=hotspot.url, log=log, HOTSPOT_RATE_LIMIT="5"
+    )
     deadline = time.monotonic() + 120
     while len(hotspot.state()["permits"]) < 3 and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -89,7 +89,6 @@ async def test_a_later_request_adds_locations_to_the_integration(store, hotspot)
     [
         ({"Lot A": "14283", "Lot B": "99999"}, "99999", "unknown to HotSpot"),
         ({"Lot A": "14283", "Lot B": "19999"}, "19999", "inactive in HotSpot"),
-        ({"Lot A": "14283", "Lot Z": "16001"}, "16001", "no location named 'Lot Z'"),
         ({"Lot A": "14283", "Lot B": "12ab"}, "12ab", "not a SpotID"),
         ({"Lot A": "14283", "Lot B": "14283"}, "14283", "more than once"),
     ],
@@ -106,6 +105,15 @@ async def test_bad_spot_refuses_the_whole_request(
         assert crud.list_integrations(session) == []
 
 
+async def test_unknown_location_waits_on_ops_with_nothing_applied(store, hotspot) -> None:
+    outcome = await onboard(submit(form({"Lot A": "14283", "Lot Z": "16001"})))
+
+    assert outcome.state == "waiting_on_ops"
+    assert statuses(outcome) == {"14283": "accepted", "16001": "unknown_location"}
+    assert "no location named 'Lot Z'" in (outcome.reason or "")
+    assert hotspot.state()["permits"] == []
+
+
 async def test_spot_of_another_company_is_never_remapped(store, hotspot) -> None:
     harbor = form({"Riverside P1": "18000"}, sender="ops@harbor.example", company="Harbor Lots")
     assert (await onboard(submit(harbor))).state == "live"
@@ -113,7 +121,8 @@ async def test_spot_of_another_company_is_never_remapped(store, hotspot) -> None
     outcome = await onboard(submit(form({"Lot A": "14283", "Lot D": "18000"})))
 
     assert outcome.state == "rejected"
-    assert "another company" in (outcome.spots[1].reason or "")
+    assert "mapped to Harbor Lots already; Acme Parking asked" in (outcome.spots[1].reason or "")
+    assert "contact Offstreet support" in (outcome.spots[1].customer_reason or "")
     with session_scope() as session:
         mapping = crud.mappings_by_spot(session, spot_ids=["18000"])["18000"]
         assert crud.get_company(session, company_id=mapping.company_id).name == "Harbor Lots"
@@ -123,8 +132,9 @@ async def test_spot_of_another_company_is_never_remapped(store, hotspot) -> None
 @pytest.mark.parametrize(
     ("sender", "company", "why"),
     [
-        ("eve@evil.example", "Acme Parking", "unknown sender eve@evil.example"),
-        ("ops@harbor.example", "Acme Parking", "a contact of Harbor Lots, but the form names"),
+        ("eve@evil.example", "Acme Parking", "eve@evil.example is not a contact of Acme Parking"),
+        ("ops@harbor.example", "Acme Parking", "ops@harbor.example is not a contact of Acme"),
+        ("jane@acme.example", "Nobody Parking", "the form names no known company"),
     ],
 )
 async def test_who_may_not_ask_is_held_for_approval(
@@ -206,7 +216,7 @@ async def test_hotspot_outage_fails_the_run_with_the_way_out(store, hotspot) -> 
 
 
 async def test_run_publishes_its_table_progress_and_summary(store, hotspot) -> None:
-    request_id = submit(form({"Lot A": "14283", "Lot Z": "16001"}))
+    request_id = submit(form({"Lot A": "14283", "Lot B": "99999"}))
     assert (await onboard(request_id)).state == "rejected"
     request_id = submit(form({"Lot A": "14283"}))
     assert (await onboard(request_id)).state == "live"

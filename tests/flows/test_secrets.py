@@ -3,28 +3,14 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from prefect.client.orchestration import get_client
 from sqlmodel import SQLModel
 
 from settings import settings
-from store.db import get_engine, migrate
-from tests.conftest import seed_companies
+from store.db import get_engine
 from tests.flows.test_onboard_request import ACME_TOKEN, form, onboard, submit
-from tests.utils.databases import database
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_store(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch):  # type: ignore[no-untyped-def]
-    with database(request.param, tmp_path) as url:
-        monkeypatch.setattr(settings, "database_url", url)
-        monkeypatch.setattr(settings, "data_dir", tmp_path)
-        migrate()
-        seed_companies()
-        yield url
 
 
 def everything_stored() -> str:

@@ -68,7 +68,10 @@ def mailbox(
         crud.upsert_company(
             session,
             company_in=CompanyIn(
-                name="Bench Co", contacts=["ops@bench.example"], locations=list(STALLS)
+                name="Bench Co",
+                contacts=["ops@bench.example"],
+                locations=list(STALLS),
+                hotspot_operators=["Bench Parking"],
             ),
         )
     return dovecot
@@ -214,6 +217,32 @@ async def test_failed_dmarc_is_held_even_from_a_contact(mailbox, smtp_capture, h
     assert hotspot.state()["permits"] == [] and smtp_capture.messages == []
 
 
+async def test_with_sender_authentication_a_forged_contact_is_held(
+    mailbox, smtp_capture, hotspot, monkeypatch
+) -> None:
+    monkeypatch.setattr(settings, "mail_trusted_authserv_ids", ["mx.offstreet.example"])
+    ours = "mx.offstreet.example; dkim=pass header.d=bench.example; dmarc=pass"
+    mailbox.append(request_email({"Stall 10": STALLS["Stall 10"]}))  # no header: anyone
+    mailbox.append(  # the sender's own host vouching for itself
+        request_email(
+            {"Stall 11": STALLS["Stall 11"]},
+            headers={"Authentication-Results": "smtp.evil.test; dmarc=pass"},
+        )
+    )
+    mailbox.append(
+        request_email({"Stall 12": STALLS["Stall 12"]}, headers={"Authentication-Results": ours})
+    )
+
+    assert await watch_inbox(once=True) == 3
+
+    assert requests_by_state() == {"held": 2, "live": 1}
+    assert len(mailbox.messages("Needs review")) == 2
+    assert [p["spot_id"] for p in hotspot.state()["permits"]] == [STALLS["Stall 12"]]
+    acknowledgement, live = [m.message for m in smtp_capture.messages]  # only the proven one
+    assert acknowledgement["To"] == live["To"] == "ops@bench.example"
+    assert live["Subject"] == "Re: your HotSpot SpotID request #3"
+
+
 async def test_refusal_reply_lists_the_problem(mailbox, smtp_capture) -> None:
     mailbox.append(request_email({"Stall 7": "99999"}))
 
@@ -222,7 +251,8 @@ async def test_refusal_reply_lists_the_problem(mailbox, smtp_capture) -> None:
     assert requests_by_state() == {"rejected": 1}
     acknowledgement, refusal = [m.message.get_content() for m in smtp_capture.messages]
     assert "Stall 7: SpotID 99999" in acknowledgement
-    assert "Stall 7: SpotID 99999 — unknown to HotSpot" in refusal
+    assert "Stall 7: SpotID 99999 — HotSpot does not know this SpotID" in refusal
+    assert "Subject: Re: your HotSpot SpotID request #1" in str(smtp_capture.messages[1].message)
 
 
 async def test_no_replies_without_smtp(mailbox, smtp_capture, monkeypatch) -> None:

@@ -57,20 +57,6 @@ def test_malformed_from_does_not_crash() -> None:
 
 
 @pytest.mark.parametrize(
-    ("results", "failures"),
-    [
-        ("mx; spf=pass; dkim=pass; dmarc=pass", []),
-        ("mx; spf=softfail smtp.mailfrom=x; dmarc=fail (p=none)", ["spf=softfail", "dmarc=fail"]),
-        ("mx; SPF=FAIL; DKIM=fail header.d=x", ["spf=fail", "dkim=fail"]),
-        ("mx; dkim=none; spf=neutral; dmarc=bestguesspass", []),
-    ],
-)
-def test_authentication_failures(results: str, failures: list[str]) -> None:
-    raw = _mail("Lot A: 14283\n", Authentication_Results=results)
-    assert parse_email(raw).authentication_failures == failures
-
-
-@pytest.mark.parametrize(
     ("header", "value"),
     [
         ("Auto-Submitted", "auto-replied"),

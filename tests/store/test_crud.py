@@ -8,7 +8,7 @@ from pydantic import SecretStr
 
 from store import crud
 from store.db import get_engine, session_scope
-from store.models import PermitState, RequestSource, utcnow
+from store.models import PermitState, RequestSource, SpotMapping, utcnow
 from store.schemas import CompanyIn
 
 ACME = CompanyIn(
@@ -82,7 +82,8 @@ def test_same_request_key_is_one_request(store_url: str) -> None:
         assert crud.get_request(session, request_id=first).raw == b"raw"
 
 
-def _mapped(session, spot_id: str = "14283", location: str = "Lot A"):  # type: ignore[no-untyped-def]
+def _claim(session, spot_id: str = "14283", location: str = "Lot A"):  # type: ignore[no-untyped-def]
+    """A new request of Acme's claims (location, SpotID); the mapping the SpotID then has."""
     company = crud.get_company_by_name(session, name=ACME.name)
     request, _ = crud.record_request(
         session,
@@ -98,26 +99,34 @@ def _mapped(session, spot_id: str = "14283", location: str = "Lot A"):  # type: 
     location_id = next(
         loc.id for loc in crud.company_locations(session, company=company) if loc.name == location
     )
-    mapping = crud.add_mapping(
+    claimed = crud.claim_mappings(
         session,
         company_id=company.id,
         integration_id=integration.id,
-        location_id=location_id,
-        spot_id=spot_id,
         request_id=request.id,
+        wanted=[(location_id, spot_id)],
     )
-    session.flush()
+    return claimed[spot_id], request.id
+
+
+def _mapped(session, spot_id: str = "14283", location: str = "Lot A"):  # type: ignore[no-untyped-def]
+    mapping, _ = _claim(session, spot_id, location)
     return mapping
 
 
 def test_a_spot_and_a_location_are_mapped_once(store_url: str) -> None:
     with session_scope() as session:
         crud.upsert_company(session, company_in=ACME)
-        _mapped(session)
+        first, first_request = _claim(session)
+    with session_scope() as session:  # the SpotID again, for another location: the first wins
+        again, second_request = _claim(session, spot_id="14283", location="Lot B")
+        assert again.request_id == first_request != second_request
+        assert again.location_id == first.location_id
+    with session_scope() as session:  # the location again, for another SpotID: not mapped
+        other, _ = _claim(session, spot_id="15320", location="Lot A")
+        assert other is None
     with pytest.raises(sa.exc.IntegrityError), session_scope() as session:
-        _mapped(session, spot_id="14283", location="Lot B")
-    with pytest.raises(sa.exc.IntegrityError), session_scope() as session:
-        _mapped(session, spot_id="15320", location="Lot A")
+        session.add(SpotMapping(**first.model_dump(exclude={"id"})))  # the constraint itself
 
 
 def test_one_integration_per_company(store_url: str) -> None:

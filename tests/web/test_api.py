@@ -69,7 +69,7 @@ async def test_staff_may_name_any_company_and_intake_rules_still_hold(web: Web, 
     response = await web.client.post("/api/requests", json=harbor, headers=STAFF)
     assert response.status_code == 201
     assert response.json()["state"] == "held"
-    assert "unknown sender" in response.json()["reason"]
+    assert "someone@elsewhere.example is not a contact of Harbor Lots" in response.json()["reason"]
     assert not web.app.state.onboardings.running
 
 

@@ -11,6 +11,7 @@ from pydantic import SecretStr
 from settings import settings
 from store import crud
 from store.db import session_scope
+from store.models import RequestState
 from tests.web.conftest import Web, csrf_of, link, spot_calls
 from web.links import make_token
 
@@ -225,6 +226,27 @@ async def test_an_address_that_is_not_the_company_contact_is_held(web: Web, hots
     assert "Held for Offstreet's review" in html.unescape(page.text)
     assert not web.app.state.onboardings.running
     assert "mallory@" not in page.text and "hotspot-onboard" not in page.text
+    assert hotspot.state()["permits"] == []
+
+
+async def test_another_company_contact_typed_in_a_form_stays_the_links_company(
+    web: Web, hotspot
+) -> None:
+    path, csrf = await web.open_form()  # Acme's link
+    response = await web.client.post(
+        path, data=form_body(csrf, {"Lot A": "14283"}, email="ops@harbor.example")
+    )
+    status_path = response.headers["location"].split("?")[0]
+    request_id = int(status_path.rsplit("/", 1)[1])
+
+    with session_scope() as session:
+        request = crud.get_request(session, request_id=request_id)
+        assert request.state == RequestState.held
+        assert crud.get_company(session, company_id=request.company_id).name == "Acme Parking"
+        assert request.reply_to is None  # Harbor's contact is not Acme's: never written to
+    harbor = link("Harbor Lots")
+    assert (await web.client.get(f"{harbor}/requests/{request_id}")).status_code == 404
+    assert (await web.client.get(status_path)).status_code == 200
     assert hotspot.state()["permits"] == []
 
 
