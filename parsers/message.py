@@ -96,6 +96,16 @@ class HeaderCachingMessage(EmailMessage):
         value = cache[key]
         return failobj if value is _MISSING else value
 
+    def get_all(self, name: str, failobj: Any = None) -> Any:
+        budget = _BUDGET.get()
+        if budget is not None:  # not cached: each call parses every field of that name
+            budget.count_fields(len(self._headers))
+            key = name.lower()
+            for field, raw in self._headers:
+                if field.lower() == key:
+                    budget.spend(name, len(str(raw)))
+        return super().get_all(name, failobj)
+
     def _forget(self) -> None:
         self.__dict__.pop("_parsed_headers", None)
 
