@@ -25,7 +25,7 @@ from parsers import locations
 from parsers.extraction import Extraction, quote
 from parsers.limits import DEFAULT_LIMITS, Limits, first_lines
 from parsers.noise import mask
-from parsers.normalize import DASHES, SYMBOLS, normalize_location, normalize_text
+from parsers.normalize import DASHES, SYMBOLS, cap_blanks, normalize_location, normalize_text
 from parsers.tables import read_table
 
 _LABEL_GLUED = re.compile(rf"({locations.LABEL})(?=\d)", re.I)
@@ -58,11 +58,8 @@ _NAME_NUMBER = re.compile(
 )
 _HEADING = re.compile(r"^(?P<location>[^\W\d_][^:]{0,50}):$")
 _LONG_LINE = 2000
-# Runs of blanks wider than this are still one separator; capping them keeps regexes linear.
-_WIDE = 8
-_WIDE_SPACE = re.compile(rf"\s{{{_WIDE + 1},}}")
 # How far the label and name patterns look back from a number: their longest match, with
-# blank runs capped at _WIDE, is under 100 characters.
+# blank runs capped (`cap_blanks`), is under 100 characters.
 _LOOK_BACK = 120
 _DIGIT = re.compile(r"\d")
 _ID_DIGITS = re.compile(r"\d{3}")
@@ -178,7 +175,7 @@ def _read_line(raw: str, limits: Limits = DEFAULT_LIMITS) -> _Line:
 def _prepare(raw: str) -> str:
     """The line without its bullet, labels unglued ("SpotID14283"), blank runs capped."""
     line = _LABEL_GLUED.sub(r"\1 ", _BULLET.sub("", raw)).rstrip()
-    return _LABEL_INDEX.sub(r"\1 ", _WIDE_SPACE.sub(_cap_blanks, line))
+    return _LABEL_INDEX.sub(r"\1 ", cap_blanks(line))
 
 
 def _names(line: str, tokens: list[re.Match[str]]) -> list[str]:
@@ -223,11 +220,6 @@ def _in_name(line: str, masked: str, tokens: list[tuple[re.Match[str], str]], in
 
 def _labelled(masked: str, start: int) -> bool:
     return bool(_LABEL_BEFORE.search(masked, max(0, start - _LOOK_BACK), start))
-
-
-def _cap_blanks(run: re.Match[str]) -> str:
-    """A blank run cut to _WIDE characters; one with a tab stays a cell separator."""
-    return "\t" + " " * (_WIDE - 1) if "\t" in run.group() else " " * _WIDE
 
 
 def _named(line: str) -> _Line:

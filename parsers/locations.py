@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from parsers.normalize import DASHES, SYMBOLS, normalize_location
+from parsers.normalize import DASHES, SYMBOLS, cap_blanks, normalize_location
 
 LABEL = (
     r"(?:hot\s*spot\s*)?(?:spot\s*[-_]?\s*ids?|spotids?|spot\s*(?:number|no\.?|nr\.?|#)|ids?)"
@@ -71,6 +71,7 @@ _SENTENCE_WORDS = frozenset(
 _PREPOSITION_START = re.compile(r"^(?:in|on|from|to|with|by|into|within)\s")
 _MAX_WORDS = 8
 _WINDOW = 240
+_TAIL = 120
 # Marks where a window cut the text; a name that still holds it ran into the cut.
 _CUT = "\ue001"
 
@@ -79,12 +80,13 @@ def before(segment: str) -> str:
     """The location written in front of a SpotID, or ""."""
     if len(segment) > _WINDOW:
         segment = _CUT + segment[-_WINDOW:]
+    segment = cap_blanks(segment)
     if _cell_edge(segment[::-1]):
         segment = _nearest_cell(segment, last=True)
     previous = None
     while previous != segment:
         previous = segment
-        segment = _after_last_break(_strip(_TRAILING, segment))
+        segment = _after_last_break(_strip_end(segment))
         segment = _strip(_LEADING, _GREETING.sub("", segment.strip()))
     return _finish(_strip(_ARTICLE, segment))
 
@@ -93,6 +95,7 @@ def after(segment: str) -> str:
     """The location written behind a SpotID, or ""."""
     if len(segment) > _WINDOW:
         segment = segment[:_WINDOW] + _CUT
+    segment = cap_blanks(segment)
     if _cell_edge(segment):
         segment = _nearest_cell(segment, last=False)
     segment = _strip(_LEADING, segment)
@@ -102,7 +105,7 @@ def after(segment: str) -> str:
     match = _SENTENCE_END.search(segment)
     if match and not _ABBREVIATION.search(segment[: match.start()]):
         segment = segment[: match.start()]
-    return _finish(_strip(_ARTICLE, _strip(_TRAILING, segment)))
+    return _finish(_strip(_ARTICLE, _strip_end(segment)))
 
 
 def uncertain(location: str) -> bool:
@@ -118,11 +121,30 @@ def uncertain(location: str) -> bool:
 
 def _strip(pattern: re.Pattern[str], segment: str) -> str:
     """Remove `pattern` from the segment's edge until nothing more comes off."""
-    previous = None
-    while previous != segment:
-        previous = segment
-        segment = pattern.sub("", segment.strip())
-    return segment
+    while True:
+        stripped = segment.strip()
+        segment, count = pattern.subn("", stripped)
+        if not count or segment == stripped:
+            return segment
+
+
+def _strip_end(segment: str) -> str:
+    """`_strip(_TRAILING, segment)`, looking only at the segment's last _TAIL characters.
+
+    _TRAILING ends in "$", but a search tries it at every position. With blank runs capped,
+    its word matches are shorter than _TAIL; only a run of edge characters can be longer, and
+    then the match starts right at the window's edge: the search is made again over the
+    whole segment.
+    """
+    while True:
+        stripped = segment.strip()
+        start = max(0, len(stripped) - _TAIL)
+        found = _TRAILING.search(stripped, start)
+        if found is not None and found.start() == start and start:
+            found = _TRAILING.search(stripped)
+        if found is None:
+            return stripped
+        segment = stripped[: found.start()]
 
 
 def _cell_edge(segment: str) -> bool:

@@ -8,7 +8,8 @@ original one.
 from __future__ import annotations
 
 import re
-from re import _casefix as re_casefix  # the extra case folds of the re module (stdlib)
+
+from parsers.normalize import lowered_exactly
 
 MASK = "\ue000"
 
@@ -134,37 +135,23 @@ _PATTERNS = [
     re.compile(rf"(?:{_CURRENCY})\s?\d[\d,.]*", re.I),
 ]
 _DIGIT = re.compile(r"\d")
-# Case-insensitive matching costs twice as much as exact matching: the patterns compiled with
-# re.I also run as exact patterns on the lower-cased line, whenever lower-casing keeps every
-# position and no character of the line folds to another in a way lower() does not (the
-# dotless i, the long s ...: the extra cases the re module itself knows).
+# Case-insensitive matching is slow: the patterns compiled with re.I also run as exact
+# patterns on the lower-cased line, whenever that gives the same matches (`lowered_exactly`).
 _EXACT = [
     re.compile(pattern.pattern, pattern.flags & ~re.I) if pattern.flags & re.I else None
     for pattern in _PATTERNS
 ]
-_EXTRA_CASES = "".join(
-    sorted(
-        {
-            char
-            for key, others in re_casefix._EXTRA_CASES.items()
-            for char in (chr(key), *map(chr, others))
-            if not char.isascii()
-        }
-    )
-)
-_FOLDS_APART = re.compile(f"[{re.escape(_EXTRA_CASES)}]")
 
 
 def mask(line: str) -> str:
     """Blank the digits of every span that is known not to be a SpotID."""
     if not _DIGIT.search(line):
         return line  # nothing to blank
-    lowered = line.lower()
-    exact = len(lowered) == len(line) and not _FOLDS_APART.search(lowered)
+    lowered = lowered_exactly(line)
     chars = list(line)
     for pattern, exact_pattern in zip(_PATTERNS, _EXACT, strict=True):
         text = line
-        if exact and exact_pattern is not None:
+        if lowered is not None and exact_pattern is not None:
             pattern, text = exact_pattern, lowered
         spanned = "span" in pattern.groupindex
         for match in pattern.finditer(text):

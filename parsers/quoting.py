@@ -10,6 +10,29 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from parsers.normalize import lowered_exactly
+
+
+class _AnyLine:
+    """A pattern for one line, tried on all the lines of a text at once.
+
+    "^" and "$" work at line ends, its blanks stay within a line (so it never runs across
+    blank lines, nor slows on them), and it runs exactly on the lower-cased text when that
+    matches as re.I does (`lowered_exactly`).
+    """
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        assert "[\\s" not in pattern.pattern and "\\s]" not in pattern.pattern
+        source = pattern.pattern.replace(r"\s", r"[^\S\n]")
+        self._exact = re.compile(source, (pattern.flags & ~re.I) | re.M)
+        self._folded = re.compile(source, pattern.flags | re.M)
+
+    def found(self, text: str, lowered: str | None) -> bool:
+        if lowered is not None:
+            return self._exact.search(lowered) is not None
+        return self._folded.search(text) is not None
+
+
 _FORWARD_MARKER = re.compile(
     r"^\s*(?:-{2,}\s*(?:forwarded\s+message|weitergeleitete\s+nachricht|message\s+transf[ée]r[ée]"
     r"|mensaje\s+reenviado|doorgestuurd\s+bericht|vidarebefordrat\s+meddelande"
@@ -48,12 +71,23 @@ _SIGN_OFF = re.compile(
     r"|^\s*(?:sent\s+from\s+my\s|get\s+outlook\s+for\s|von\s+meinem\s|envoyé\s+de\s+mon\s)",
     re.I,
 )
+_SIGNATURES = (_AnyLine(_SIGNATURE_RULE), _AnyLine(_SIGN_OFF))
 _INLINE_HEADERS = re.compile(
     r"^\s*\*?from\s*:.{1,200}\b(?:sent|date)\s*:.{1,200}\b(?:to|subject)\s*:", re.I
 )
 _POSTSCRIPT = re.compile(r"^\s*p\.?\s?s\.?(?:\s|:)", re.I)
 _HEADER_LINE = re.compile(r"^\s*\*?[\w-]{2,20}\s*:\*?(?:\s|$)")
 _QUOTE_LEVEL = re.compile(r"^\s*> ?")
+# What every line that can start history or a forward begins with (or, for "... wrote:",
+# ends with): a quick first look, so that most lines cost one search instead of nine.
+_MAYBE_HISTORY = re.compile(
+    r"^\s*(?:>\s?)?\s*(?:-{2}|_{5}|\*|(?:from|von|de|da|van|från|fra|od|begin|anfang"
+    r"|d[ée]but|on|am|le|el|il|op|den|w)(?!\w))|" + _WROTE_END.pattern,
+    re.I,
+)
+# The same, and quoted lines, over a whole text at once: most texts have none of them, and
+# are returned as they are without a look at each line (so are texts without signatures).
+_HISTORIES = (_AnyLine(_MAYBE_HISTORY), _AnyLine(re.compile(r"^\s*>")))
 _HEADER_LOOKAHEAD = 6
 _WROTE_LIMIT = 400
 
@@ -72,6 +106,8 @@ def is_forward_subject(subject: str | None) -> bool:
 
 def split(text: str, *, forward: bool = False) -> Parts:
     """Cut `text` where the history starts; `forward` says an unmarked history is a forward."""
+    if not _any_line(_HISTORIES, text):
+        return Parts(text, None)
     lines = text.split("\n")
     filled = _next_filled(lines)
     new: list[str] = []
@@ -80,6 +116,11 @@ def split(text: str, *, forward: bool = False) -> Parts:
     while index < len(lines):
         line = lines[index]
         quoted = line.lstrip().startswith(">")
+        if not _MAYBE_HISTORY.search(line):
+            if not quoted:
+                new.append(line)
+            index += 1
+            continue
         if _FORWARD_MARKER.match(_QUOTE_LEVEL.sub("", line) if quoted else line) and not (
             quoted and replying
         ):
@@ -106,6 +147,8 @@ def cut_signature(text: str) -> str:
 
     A "P.S." paragraph below the signature is the sender's text again and is kept.
     """
+    if not _any_line(_SIGNATURES, text):
+        return text
     lines = text.split("\n")
     for index, line in enumerate(lines):
         if _SIGNATURE_RULE.match(line) or _SIGN_OFF.match(line):
@@ -117,6 +160,11 @@ def cut_signature(text: str) -> str:
                     break
             return "\n".join(kept)
     return text
+
+
+def _any_line(patterns: tuple[_AnyLine, ...], text: str) -> bool:
+    lowered = lowered_exactly(text)
+    return any(pattern.found(text, lowered) for pattern in patterns)
 
 
 def _outlook_block(lines: list[str], index: int) -> bool:

@@ -332,3 +332,64 @@ _NOISY = st.lists(
 @given(st.one_of(_NOISY, st.text(max_size=40)))
 def test_exact_matching_on_the_lowered_line_masks_the_same(line: str) -> None:
     assert noise.mask(line) == _mask_case_insensitively(line)
+
+
+_MAIL_LINES = st.lists(
+    st.sampled_from(
+        [
+            "Lot A: 14283",
+            "",
+            "> Lot B: 15320",
+            ">> -- Forwarded message --",
+            "> ---------- Forwarded message ---------",
+            "---------- Forwarded message ---------",
+            "-----Original Message-----",
+            "________________________________",
+            "From: Dana Lee <dana@offstreet.example>",
+            "*From:* Dana",
+            "Sent: Tuesday, June 3, 2025 9:15 AM",
+            "De : Dana",
+            "Objet : SpotID",
+            "On Tue, Jun 3, 2025 at 9:15 AM Dana Lee <dana@offstreet.example>",
+            "wrote:",
+            "Dana Lee wrote:",
+            "DANA LEE WROTE:",
+            "THANKS",
+            "FROM: Dana",
+            "ON Tue, Jun 3, 2025, Dana <dana@x.example> Wrote:",
+            "> Dana wrote:",
+            "As I wrote:",
+            "Le mar. 3 juin 2025 à 11:02, Dana a écrit :",
+            "Am 03.06.2025 um 11:02 schrieb Dana:",
+            "Begin forwarded message:",
+            "Début du message réexpédié :",
+            "w dniu 3 czerwca Dana napisał:",
+            "Thanks,",
+            "Best regards, Jane",
+            "Merci beaucoup",
+            "Sent from my iPhone",
+            "-- ",
+            "--",
+            "P.S. Lot C: 16001",
+            "   ",
+            "ſent from my phone",
+            "İ wrote:",
+        ]
+    ),
+    max_size=14,
+).map("\n".join)
+
+
+@settings(max_examples=400, deadline=None, database=None)
+@given(_MAIL_LINES, st.booleans())
+def test_the_quick_looks_change_no_split(text: str, forward: bool) -> None:
+    """The quick looks over lines and texts only skip work: without them, the same cuts."""
+    quick = quoting.split(text, forward=forward), quoting.cut_signature(text)
+    originals = quoting._MAYBE_HISTORY, quoting._any_line
+    try:  # every line looked at in full
+        quoting._MAYBE_HISTORY = re.compile("")  # type: ignore[assignment]
+        quoting._any_line = lambda _patterns, _text: True  # type: ignore[assignment]
+        thorough = quoting.split(text, forward=forward), quoting.cut_signature(text)
+    finally:
+        quoting._MAYBE_HISTORY, quoting._any_line = originals
+    assert quick == thorough
