@@ -1,9 +1,10 @@
 """Read a SpotID request out of a raw email (RFC 5322 bytes).
 
 What counts, in order: the sender's newest text (quoted history and signatures are
-ignored), text/plain when it yields pairs else the HTML alternative, then .txt and CSV
-attachments. When all that holds no SpotIDs, a forward is read from the forwarded part
-(inline, or an attached message/rfc822); when nothing at all was found, the subject line.
+ignored), text/plain when it yields pairs else the HTML alternative, then .txt attachments and
+spreadsheets (CSV, TSV, XLSX; old .xls, .ods and .numbers files are a warning). When all that
+holds no SpotIDs, a forward is read from the forwarded part (inline, or an attached
+message/rfc822); when nothing at all was found, the subject line.
 
 Bounds (`parsers.limits.Limits`, passed in by the caller): a message over
 `max_message_bytes` is refused unread (`MessageTooLarge`); past the other bounds the rest of a
@@ -31,6 +32,7 @@ from parsers.limits import DEFAULT_LIMITS, Limits, MessageTooLarge, first_lines
 from parsers.lines import extract_text
 from parsers.message import PARSE_POLICY, header_budget
 from parsers.models import NotASpotIDRequest, SpotIDRequest, UnreadableInput
+from parsers.sheets import read_xlsx
 from parsers.tables import read_csv
 
 _KNOWN_HEADERS = frozenset(
@@ -109,8 +111,10 @@ class _Reading:
         found = self.best_body(body, forward=forward)
         for _name, text in body.texts:
             found.extend(extract_text(text, self.limits))
-        for name, text in body.csvs:
-            found.extend(read_csv(text, name, self.limits))
+        for name, text, delimiter in body.csvs:
+            found.extend(read_csv(text, name, self.limits, delimiter=delimiter))
+        for name, data in body.workbooks:
+            found.extend(read_xlsx(data, name, self.limits))
         for name in body.sheets:
             found.warn(f"attachment {name!r} is a spreadsheet we cannot read; check it by hand")
         if not found.pairs and depth < _MAX_NESTING:
