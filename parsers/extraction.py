@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from parsers.locations import same_place
 from parsers.models import SpotEntry
 
 _QUOTE_LIMIT = 160
@@ -17,14 +18,25 @@ class Extraction:
     warnings: list[str] = field(default_factory=list)
     # What is already in the lists, so a repeat is dropped without scanning them.
     _seen: set[object] = field(default_factory=set, repr=False, compare=False)
+    _by_spot: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._seen.update(self.pairs, self.warnings)
+        for location, spot_id in self.pairs:
+            self._by_spot.setdefault(spot_id, []).append(location)
 
     def add_pair(self, location: str, spot_id: str) -> None:
-        if (location, spot_id) not in self._seen:
-            self._seen.add((location, spot_id))
-            self.pairs.append((location, spot_id))
+        """Add a pair once; the same SpotID for the same place named in the other language
+        (a bilingual email: "Stationnement Wellington", then "Wellington Parking") is a repeat,
+        and the first name written is kept."""
+        if (location, spot_id) in self._seen:
+            return
+        self._seen.add((location, spot_id))
+        named = self._by_spot.setdefault(spot_id, [])
+        if any(same_place(location, other) for other in named):
+            return
+        named.append(location)
+        self.pairs.append((location, spot_id))
 
     def warn(self, message: str) -> None:
         if message not in self._seen:

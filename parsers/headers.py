@@ -16,6 +16,8 @@ _AUTO_SUBJECT = re.compile(
     r"^\s*[\[(]?\s*(?:automatic\s+reply|auto(?:matic)?[\s-]?(?:reply|response)|autoreply"
     r"|out\s+of\s+(?:the\s+)?office|ooo\b|autosvar|abwesenheitsnotiz|abwesend\b"
     r"|automatische\s+antwort|r[ée]ponse\s+automatique|absence\b|respuesta\s+autom[áa]tica"
+    r"|absente?\s+(?:du|de\s+mon)\s+bureau|message\s+d['’]absence|avis\s+d['’]absence"
+    r"|hors\s+du\s+bureau|en\s+cong[ée]\b|en\s+vacances\b"
     r"|risposta\s+automatica|automatisch\s+antwoord|automaattinen\s+vastaus|auto:)",
     re.I,
 )

@@ -24,7 +24,7 @@ from typing import Literal
 from parsers import locations
 from parsers.extraction import Extraction, quote
 from parsers.limits import DEFAULT_LIMITS, Limits, first_lines
-from parsers.noise import mask
+from parsers.noise import MASK, mask
 from parsers.normalize import DASHES, SYMBOLS, cap_blanks, normalize_location, normalize_text
 from parsers.tables import read_table
 
@@ -42,18 +42,27 @@ _AMOUNT = re.compile(
 _LABEL_BEFORE = re.compile(rf"(?:{locations.LABEL})\s*[:#=\-–]?\s*#?\s*$", re.I)
 _LOCATION_LINE = re.compile(
     r"^(?:(?:parking|car\s*park|lot|site|location|facility|property|garage|venue|building"
-    r"|branch|standort|emplacement|ubicaci[oó]n)(?:\s*(?:name|location))?"
-    r"|name\s+of\s+(?:the\s+)?(?:location|site|lot|garage|facility))"
+    r"|branch|standort|emplacement|ubicaci[oó]n|stationnement|lieu|terrain)"
+    r"(?:\s*(?:name|location))?"
+    r"|name\s+of\s+(?:the\s+)?(?:location|site|lot|garage|facility)"
+    r"|nom\s+(?:du|de\s+l['’])\s*(?:stationnement|emplacement|terrain|site|lieu))"
     r"\s*(?:#?\d{1,2})?\s*[:=\t|]\s*(?P<location>\S.*)$",
     re.I,
 )
-# "Registered in England No. 1234567": a number named "No." is a reference, not a SpotID.
+# "Registered in England No. 1234567": a number named "No." is a reference, not a SpotID,
+# unless it names a parking place ("Stationnement Berri no 18002", as Québec writes it).
 _NUMBERED = re.compile(r"[^\W\d_]\s+(?:no|nr|number)\.?\s*$", re.I)
+_PLACE_NUMBERED = re.compile(
+    r"\b(?:stationnement|parking|parc|lot|garage|emplacement|terrain)\b[^\W\d_]*"
+    r"(?:\s+[^\W\d_][\w'’-]*){1,4}\s+(?:no|n[°º])\.?\s*$",
+    re.I,
+)
 # "Lot 101", "Store #1234": a number glued to a facility word may be part of the name.
 _NAME_NUMBER = re.compile(
     r"(?:\b(?:lot|garage|store|shop|level|deck|building|site|location|structure|ramp|facility"
     r"|zone|area|section|gate|entrance|branch|station|terminal|parking|park|plaza|center|centre"
-    r"|tower|office|property|parkhaus|parkplatz)\s*#?|[^\W\d_]\s*#)\s*$",
+    r"|tower|office|property|parkhaus|parkplatz|stationnement|terrain|niveau|étage|porte"
+    r"|entrée|aire|quai|tour|édifice|bâtiment|secteur)\s*#?|[^\W\d_]\s*#)\s*$",
     re.I,
 )
 _HEADING = re.compile(r"^(?P<location>[^\W\d_][^:]{0,50}):$")
@@ -167,7 +176,11 @@ def _read_line(raw: str, limits: Limits = DEFAULT_LIMITS) -> _Line:
             labelled=_labelled(masked, token.start()),
             warning=f"SpotID without a location: {quote(raw)}",
         )
-    if not all(names) or any(locations.uncertain(name) for name in names):
+    if (
+        not all(names)
+        or any(locations.uncertain(name) for name in names)
+        or _starts_with_noise(line, masked, names, [token for token, _ in tokens])
+    ):
         return _Line(warning=f"cannot tell which SpotID belongs to which location: {quote(raw)}")
     return _Line(pairs=[(name, t.group(1)) for name, (t, _) in zip(names, tokens, strict=True)])
 
@@ -188,11 +201,32 @@ def _names(line: str, tokens: list[re.Match[str]]) -> list[str]:
     return [locations.after(line[t.end() : ends[i]]) for i, t in enumerate(tokens)]
 
 
+def _starts_with_noise(
+    line: str, masked: str, names: list[str], tokens: list[re.Match[str]]
+) -> bool:
+    """True when a name would open with a quantity, a phone number or a date ("120 places au
+    Stationnement Berri"): what is left of a sentence, not a name."""
+    if MASK not in masked:
+        return False
+    bounds = [0, *(token.end() for token in tokens), len(line)]
+    for name in names:
+        for start, end in zip(bounds, bounds[1:], strict=False):
+            found = line.rfind(name, start, end)
+            if found >= 0 and masked[found] == MASK:
+                return True
+    return False
+
+
 def _kind(token: re.Match[str], masked: str) -> Literal["id", "bad"] | None:
     """Classify a number: a 3–8 digit candidate ("id"), a wrong-shaped SpotID ("bad"), noise."""
     value = token.group(1)
     labelled = _labelled(masked, token.start())
-    if not labelled and _NUMBERED.search(masked, max(0, token.start() - _LOOK_BACK), token.start()):
+    back = max(0, token.start() - _LOOK_BACK)
+    if (
+        not labelled
+        and _NUMBERED.search(masked, back, token.start())
+        and not _PLACE_NUMBERED.search(masked, back, token.start())
+    ):
         return None
     if value.isdigit():
         if 3 <= len(value) <= 8:

@@ -49,12 +49,18 @@ _REFERENCE_WORDS = (
     r"|commande|factura|pedido|reg|registration|registered|hrb|kvk|siret|siren|abn|acn|crn"
     r"|duns|company\s+(?:no|nr|number)|space|stall|bay|card|ending\s+in|last\s+(?:4|four)"
     r"|visa|mastercard|amex|meeting|conference|webinar|dial-in|zoom|teams"
+    # French (Québec): extension, fax, invoice, order, file, account, business and tax numbers.
+    r"|poste|téléc|télécopieur|sans\s+frais|facture|commande|bon\s+de\s+commande|dossier"
+    r"|réf|référence|compte|contrat|permis|plaque|immatriculation|neq|tps|tvq|gst|hst|qst"
+    r"|billet|réservation|confirmation|transaction|reçu|client|cellulaire|cell"
 )
 _UNITS = (
     r"%|percent|spaces|parking\s+spaces|spots|stalls|bays|cars|vehicles|sq\.?\s?ft|sqft"
     r"|square\s+feet|m2|m²|km|mi|miles|ft|feet|meters|metres|kg|lbs?|hours|hrs|minutes|mins"
     r"|seconds|days|weeks|months|years|people|users|customers|employees|units|pcs|pieces"
     r"|times|usd|eur|gbp|cad|chf|aud|dollars?|euros?|pounds?|bucks|plätze|places|plazas"
+    r"|\$|€|cases|espaces|véhicules|voitures|autos|stationnements|heures|jours|semaines|mois"
+    r"|ans|mètres|pieds|étages|niveaux|entrées|sorties|abonnés|abonnements|clients"
     r"|entries|exits|visits|visitors|transactions|tickets|sessions|occupancy|trucks|bikes"
     r"|permits|members|subscribers|passes|reservations|bookings|orders|calls|emails|messages"
     r"|acres|hectares|floors|levels|locations|lots|garages|sites|stores|cities"
@@ -105,7 +111,8 @@ _PATTERNS = [
     ),
     re.compile(
         r"\b(?:suite|ste|unit|apt|apartment|floor|fl|room|rm|p\.?\s?o\.?\s?box|box|building"
-        r"|bldg|dept|department|étage)\b\.?\s*(?:no\.?|#)?\s*\d+",
+        r"|bldg|dept|department|étage|bureau|local|app|appartement|casier\s+postal|c\.p\.)\b"
+        r"\.?\s*(?:no\.?|#|n[°º])?\s*\d+",
         re.I,
     ),
     re.compile(
@@ -118,7 +125,7 @@ _PATTERNS = [
     ),
     # References, quantities and money.
     re.compile(
-        rf"\b(?:{_REFERENCE_WORDS})\b\.?\s*(?:number|num|no\.?|nr\.?|#|id)?\s*[:#.=-]?"
+        rf"\b(?:{_REFERENCE_WORDS})\b\.?\s*(?:number|num|no\.?|nr\.?|#|id|n[°º]|numéro)?\s*[:#.=-]?"
         r"(?:\s*(?:is|was|of))?\s*#?\s*(?:[a-z]{1,4}-)?\d(?:[\d\-/.]|\s(?=\d))*",
         re.I,
     ),
