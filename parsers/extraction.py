@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from parsers.locations import same_place
+from parsers.locations import place_key, same_place
 from parsers.models import SpotEntry
 
 _QUOTE_LIMIT = 160
@@ -57,15 +57,18 @@ class Extraction:
         return [SpotEntry(location=loc, spot_id=spot) for loc, spot in self.pairs]
 
     def conflict_warnings(self) -> list[str]:
-        """One SpotID per location and one location per SpotID; anything else needs a human."""
+        """One SpotID per location and one location per SpotID; anything else needs a human.
+
+        A place named in both languages ("Stationnement Berri", "Berri Parking") is one
+        location: two SpotIDs for it are a conflict too."""
         found: list[str] = []
-        by_location: dict[str, list[str]] = {}
+        by_location: dict[object, list[str]] = {}
         by_spot: dict[str, list[str]] = {}
         for location, spot in self.pairs:
-            by_location.setdefault(location.casefold(), []).append(spot)
+            by_location.setdefault(place_key(location), []).append(spot)
             by_spot.setdefault(spot, []).append(location)
         for location, spot in self.pairs:
-            spots = by_location.pop(location.casefold(), [])
+            spots = by_location.pop(place_key(location), [])
             if len(spots) > 1:
                 found.append(f"location {location!r} is given several SpotIDs: {', '.join(spots)}")
             locations = by_spot.pop(spot, [])

@@ -221,6 +221,11 @@ def same_place(first: str, second: str) -> bool:
     return bool(one) and one == other
 
 
+def place_key(location: str) -> object:
+    """What identifies a place across languages: its distinctive words, else its name."""
+    return _core_words(location) or location.casefold()
+
+
 def _core_words(location: str) -> frozenset[str]:
     plain = unicodedata.normalize("NFKD", location.casefold())
     plain = "".join(char for char in plain if not unicodedata.combining(char))

@@ -6,6 +6,7 @@ the parser's regular expressions are given to scan, and the bounds by what they 
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -29,6 +30,7 @@ from parsers import (
 )
 from parsers import lines as lines_module
 from parsers.lines import extract_text
+from parsers.sheets import read_xlsx
 
 UNBOUNDED = Limits(
     max_message_bytes=10**9,
@@ -393,3 +395,34 @@ def test_the_quick_looks_change_no_split(text: str, forward: bool) -> None:
     finally:
         quoting._MAYBE_HISTORY, quoting._any_line = originals
     assert quick == thorough
+
+
+def _workbook(rows: list[list[object]]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_a_workbook_unpacking_past_its_bound_is_not_opened() -> None:
+    data = _workbook([["Location", "SpotID"], ["Lot A", 14283]])
+    assert read_xlsx(data, "lots.xlsx").pairs == [("Lot A", "14283")]
+    refused = read_xlsx(data, "lots.xlsx", Limits(max_xlsx_unpacked_bytes=1_000))
+    assert refused.pairs == [] and "unpacks to" in refused.warnings[0]
+    refused = read_xlsx(data, "lots.xlsx", Limits(max_xlsx_bytes=100))
+    assert refused.pairs == [] and "over the 100 read" in refused.warnings[0]
+
+
+def test_sheet_rows_past_the_bound_are_a_warning() -> None:
+    rows: list[list[object]] = [["Stationnement", "SpotID"]]
+    rows += [[f"Place {n}", 100000 + n] for n in range(30)]
+    found = read_xlsx(_workbook(rows), "liste.xlsx", Limits(max_sheet_rows=10))
+    assert len(found.pairs) == 10
+    assert found.warnings == [
+        "attachment 'liste.xlsx' has more than 10 rows; only the first 10 were read: "
+        "check the rest by hand"
+    ]
