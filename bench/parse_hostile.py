@@ -4,7 +4,9 @@ Bodies as an attacker would write them, every line full of SpotID-like numbers: 
 "Lot A 14283 " pairs (10 KiB, 100 KiB, 1 MiB), and 10k, 100k and 1M lines of one short pair
 each ("L3 10003", so that a million lines stay under MAX_MESSAGE_BYTES). Each is parsed by
 `parsers.parse_email` with the pipeline's bounds (`parsers.Limits()`), in this process; the
-figure is the median of the runs, per MiB of message. Target: at most 1 s per MiB, each.
+figures are the medians of the runs, per MiB of message. Target: at most 1 s per MiB, each,
+judged on the CPU time the parse takes: on this machine's two cores, shared with other test
+runs, the wall time says more about the others' load than about the parser (both are shown).
 """
 
 from __future__ import annotations
@@ -47,37 +49,47 @@ BODIES: list[tuple[str, Callable[[], bytes]]] = [
 ]
 
 
-def parse_once(raw: bytes, limits: Limits) -> tuple[float, str]:
-    """Seconds to parse `raw`, and what the parser answered."""
-    started = time.perf_counter()
+def parse_once(raw: bytes, limits: Limits) -> tuple[float, float, str]:
+    """CPU and wall seconds to parse `raw`, and what the parser answered."""
+    cpu, wall = time.process_time(), time.perf_counter()
     try:
         request = parse_email(raw, limits=limits)
         answer = f"{len(request.spots)} pairs, {len(request.warnings)} warnings"
     except (NotASpotIDRequest, UnreadableInput) as exc:
         answer = f"refused: {exc}"
-    return time.perf_counter() - started, answer
+    return time.process_time() - cpu, time.perf_counter() - wall, answer
 
 
-def measure(*, runs: int = 3, say: Callable[[str], None] = print) -> list[Figure]:
+def measure(*, runs: int = 5, say: Callable[[str], None] = print) -> list[Figure]:
     figures = []
     limits = Limits()
     for label, build in BODIES:
         raw = build()
         size_mib = len(raw) / MIB
-        times, answer = [], ""
+        cpus, walls, answer = [], [], ""
         for _ in range(runs):
-            seconds, answer = parse_once(raw, limits)
-            times.append(seconds)
-        seconds = statistics.median(times)
-        per_mib = seconds / size_mib
-        say(f"parse time, {label}: {seconds:.3f} s = {per_mib:.2f} s per MiB ({answer})")
+            cpu, wall, answer = parse_once(raw, limits)
+            cpus.append(cpu)
+            walls.append(wall)
+        cpu, wall = statistics.median(cpus), statistics.median(walls)
+        per_mib = cpu / size_mib
+        measured = (
+            f"{cpu:.3f} s CPU = {per_mib:.2f} s per MiB (wall {wall:.3f} s = "
+            f"{wall / size_mib:.2f} s per MiB); {answer}"
+        )
+        say(f"parse time, {label}: {measured}")
         figures.append(
             Figure(
                 f"parse time, hostile body: {label} ({size_mib:.2f} MiB)",
-                f"{seconds:.3f} s = {per_mib:.2f} s per MiB; {answer}",
+                measured,
                 f"≤ {TARGET_S_PER_MIB:g} s per MiB",
                 per_mib <= TARGET_S_PER_MIB,
-                {"seconds": [round(t, 4) for t in times], "bytes": len(raw), "answer": answer},
+                {
+                    "cpu_seconds": [round(t, 4) for t in cpus],
+                    "wall_seconds": [round(t, 4) for t in walls],
+                    "bytes": len(raw),
+                    "answer": answer,
+                },
             )
         )
     return figures
