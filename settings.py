@@ -12,6 +12,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 PROJECT_DIR = Path(__file__).resolve().parent
 SANDBOX_PARTNER_KEY = "sandbox-partner-key"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+# The longest a form link may live: one that leaks opens the company's form until it expires.
+MAX_FORM_LINK_DAYS = 90
 
 
 class Settings(BaseSettings):
@@ -21,12 +23,21 @@ class Settings(BaseSettings):
     is read too. Secrets are `SecretStr`, so they never print.
     """
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    # A refused value is never echoed: it may be a secret.
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True)
 
+    environment: Literal["development", "production"] = Field(
+        default="development",
+        validation_alias="OFFSTREET_ENV",
+        description="production refuses to start on any unsafe setting (plain http, no TLS to "
+        "a mail server, generated keys, the sandbox's key...), naming the variable and the fix.",
+    )
     data_dir: Path = Field(
-        default=PROJECT_DIR / ".data",
+        # The working directory's, resolved now: never inside the installed package.
+        default_factory=lambda: Path.cwd() / ".data",
         validation_alias="OFFSTREET_DATA_DIR",
-        description="Where the embedded defaults keep their files (SQLite database, keys).",
+        description="Where the embedded defaults keep their files (SQLite database, keys, "
+        "logs); created 0700, its files 0600.",
     )
     database_url: str = Field(
         default="",
@@ -196,6 +207,14 @@ class Settings(BaseSettings):
         "request in.",
     )
 
+    run_lease_seconds: float = Field(
+        default=60.0,
+        ge=5,
+        validation_alias="RUN_LEASE_SECONDS",
+        description="How long a run's hold on its request lasts without renewal (renewed every "
+        "third of it while the run is alive): a run gone for longer was interrupted, and another "
+        "may take the request over.",
+    )
     ops_answer_timeout_seconds: int = Field(
         default=7 * 24 * 3600,
         gt=0,
@@ -246,7 +265,14 @@ class Settings(BaseSettings):
         default=7,
         gt=0,
         validation_alias="FORM_LINK_DAYS",
-        description="How long a signed form link stays valid.",
+        description=f"How long a signed form link stays valid (at most {MAX_FORM_LINK_DAYS}).",
+    )
+    web_max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        validation_alias="WEB_MAX_BODY_BYTES",
+        description="The largest request body the web app reads (the form, the JSON API); a "
+        "larger one is refused with 413 before it is read.",
     )
     staff_api_keys: SecretStr | None = Field(
         default=None,
@@ -268,6 +294,16 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip().lower() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("form_link_days")
+    @classmethod
+    def _capped_link_lifetime(cls, days: float) -> float:
+        if days > MAX_FORM_LINK_DAYS:
+            raise ValueError(
+                f"FORM_LINK_DAYS={days:g} is over {MAX_FORM_LINK_DAYS} days: set it to "
+                f"{MAX_FORM_LINK_DAYS} or less (a leaked link opens the form until it expires)"
+            )
+        return days
 
     @property
     def sender_authentication(self) -> bool:
@@ -294,6 +330,59 @@ class Settings(BaseSettings):
                 "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
             )
         return self
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.environment == "production" and (problems := self._production_problems()):
+            raise ValueError("\n".join(f"OFFSTREET_ENV=production: {p}" for p in problems))
+        return self
+
+    def _production_problems(self) -> list[str]:
+        """What production refuses, one line each: the variable, why, and the fix."""
+        problems = []
+        if urlsplit(self.hotspot_api_url).scheme != "https":
+            problems.append(
+                f"HOTSPOT_API_URL is not https ({self.hotspot_api_url}): the partner key and "
+                "company tokens would travel in clear; set it to HotSpot's https URL"
+            )
+        if self.hotspot_partner_key.get_secret_value() == SANDBOX_PARTNER_KEY:
+            problems.append(
+                "HOTSPOT_PARTNER_KEY is the sandbox's key: set it to Offstreet's partner key"
+            )
+        for name, host, security, fix in (
+            ("IMAP", self.imap_host, self.imap_security, "tls (or starttls)"),
+            ("SMTP", self.smtp_host, self.smtp_security, "starttls (or tls)"),
+        ):
+            if host and host not in LOCAL_HOSTS and security == "none":
+                problems.append(
+                    f"{name}_SECURITY is none for {name}_HOST={host}: the password and "
+                    f"customers' mail would travel in clear; set {name}_SECURITY={fix}"
+                )
+        if self.secret_key is None:
+            problems.append(
+                "OFFSTREET_SECRET_KEY is not set: company tokens would be encrypted with a key "
+                "file in the data dir; set it from your secret store (a Fernet key: "
+                "`python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'`)"
+            )
+        if self.form_link_secret is None:
+            problems.append(
+                "FORM_LINK_SECRET is not set: form links would be signed with a key file in "
+                "the data dir; set it from your secret store "
+                "(`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
+        if urlsplit(self.form_base_url).scheme != "https":
+            problems.append(
+                f"WEB_BASE_URL is not https ({self.form_base_url}): form links and their "
+                "session cookies would travel in clear; set it to the form's public https address"
+            )
+        if not self.mail_trusted_authserv_ids:
+            problems.append(
+                "MAIL_TRUSTED_AUTHSERV_IDS is not set: no sender's DMARC/SPF/DKIM verdict would "
+                "be believed; set it to the authserv-id of Offstreet's border MTA "
+                "(e.g. mx.offstreet.example)"
+            )
+        return problems
 
     @property
     def staff_keys(self) -> list[str]:

@@ -7,6 +7,7 @@ import shutil
 from rich.console import Console
 from rich.rule import Rule
 
+from cli.onboarding import EXIT_WAITING, run_onboarding
 from cli.output import print_status
 from hotspot.sandbox_process import SandboxProcess
 from parsers import parse_any
@@ -23,7 +24,7 @@ VERIFY_TIMEOUT = 10.0
 
 def run_demo(console: Console) -> int:
     """Seed, onboard the template email, answer the token question, retry; 0 when live."""
-    from cli.main import EXIT_WAITING, run_onboarding
+    from flows.questions import store_token
     from tasks.intake import record_request
 
     data_dir = settings.data_dir / "demo"
@@ -50,16 +51,21 @@ def run_demo(console: Console) -> int:
         )
         raw = (DEMO_DIR / "request.eml").read_bytes()
         request_id = record_request(raw, parse_any(raw))
-        if run_onboarding(request_id, VERIFY_TIMEOUT) == EXIT_WAITING:
-            console.print(Rule('3. Ops store the token (hotspot-onboard token "Acme Parking")'))
+        if run_onboarding(console, console, request_id, VERIFY_TIMEOUT) == EXIT_WAITING:
+            console.print(
+                Rule('3. Ops give the token (hotspot-onboard token "Acme Parking" < token.txt)')
+            )
             token = (DEMO_DIR / "acme-hotspot-token.txt").read_text().strip()
             with session_scope() as session:
                 company = crud.get_company_by_name(session, name="Acme Parking")
-                crud.set_company_token(session, company=company, token=token)
-            console.print("Stored Acme Parking's HotSpot token (encrypted).")
-
-            console.print(Rule(f"4. Continue the request (hotspot-onboard retry {request_id})"))
-            run_onboarding(request_id, VERIFY_TIMEOUT)
+                assert company is not None
+                waiting = [request.id or 0 for request in store_token(session, company, token)]
+            console.print(
+                "Stored Acme Parking's HotSpot token (encrypted); the request waiting on it "
+                "goes on:"
+            )
+            for waiting_id in waiting:
+                run_onboarding(console, console, waiting_id, VERIFY_TIMEOUT)
 
         console.print(Rule("Where everything stands (hotspot-onboard status)"))
         with session_scope() as session:

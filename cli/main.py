@@ -7,43 +7,47 @@ Exit codes: 0 done (live), 1 refused or failed (the reason is printed), 2 input 
 from __future__ import annotations
 
 import asyncio
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from sqlmodel import Session
 
-from cli.output import print_outcome, print_status
+from cli.onboarding import (
+    EXIT_DONE,
+    EXIT_NOT_A_REQUEST,
+    EXIT_REFUSED,
+    EXIT_UNREADABLE,
+    run_onboarding,
+)
+from cli.output import console, print_status
 from cli.sandbox import sandbox
 from parsers import NotASpotIDRequest, SpotIDRequest, UnreadableInput, parse_any
-from settings import settings
+from settings import MAX_FORM_LINK_DAYS, settings
 from store import crud
 from store.db import migrate, session_scope
 from store.models import WAITING_FOR_A_PERSON, OnboardingRequest, RequestState
 from store.schemas import SeedFile
 from trust import sender_authentication_off_warning
+from trust.ownership import operates
 
-app = typer.Typer(help="Onboard customers' HotSpot SpotIDs into Offstreet.", no_args_is_help=True)
+app = typer.Typer(
+    help="Onboard customers' HotSpot SpotIDs into Offstreet.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # a traceback's locals may hold a token or a key
+)
 app.command(help="Run the HotSpot sandbox: a local HTTP server implementing HotSpot's API.")(
     sandbox
 )
-out = Console()
-err = Console(stderr=True)
-
-EXIT_REFUSED, EXIT_UNREADABLE, EXIT_NOT_A_REQUEST, EXIT_WAITING = 1, 2, 3, 4
-EXIT_BY_STATE = {
-    RequestState.live: 0,
-    RequestState.waiting_on_ops: EXIT_WAITING,
-    RequestState.needs_review: EXIT_WAITING,
-    RequestState.held: EXIT_WAITING,
-}
+out = console()
+err = console(stderr=True)
 
 
 def fail(message: str, code: int) -> typer.Exit:
-    err.print(message, markup=False, highlight=False, soft_wrap=True)
+    err.print(message, highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -87,7 +91,10 @@ def seed(file: Path) -> None:
 
 @app.command()
 def token(company: str) -> None:
-    """Store COMPANY's HotSpot token, read from stdin (never from the command line)."""
+    """Store COMPANY's HotSpot token, read from stdin (never from the command line), and
+    continue every request of the company that waited on it."""
+    from flows.questions import store_token
+
     if sys.stdin.isatty():
         err.print(f"Paste {company}'s HotSpot token, then press Enter:")
     secret = sys.stdin.readline().strip()
@@ -98,8 +105,15 @@ def token(company: str) -> None:
         found = crud.get_company_by_name(session, name=company)
         if found is None:
             raise fail(f"no company named {company!r}; seed it first", EXIT_REFUSED)
-        crud.set_company_token(session, company=found, token=secret)
-    out.print(f"Stored {found.name}'s HotSpot token (encrypted).")
+        waiting = [request.id or 0 for request in store_token(session, found, secret)]
+    out.print(f"Stored {found.name}'s HotSpot token (encrypted).", markup=False)
+    raise typer.Exit(continue_requests(waiting))
+
+
+def continue_requests(request_ids: list[int]) -> int:
+    """Continue each request an answer let go on; the first exit code that is not 0."""
+    codes = [run_onboarding(out, err, request_id, None) for request_id in request_ids]
+    return next((code for code in codes if code != EXIT_DONE), EXIT_DONE)
 
 
 VerifyTimeout = Annotated[
@@ -117,7 +131,7 @@ def onboard(file: Path, verify_timeout: VerifyTimeout = None) -> None:
     warn_if_senders_unauthenticated()
     migrate()
     request_id = record_request(raw, request)
-    raise typer.Exit(run_onboarding(request_id, verify_timeout))
+    raise typer.Exit(run_onboarding(out, err, request_id, verify_timeout))
 
 
 @app.command()
@@ -129,7 +143,7 @@ def retry(request_id: int, verify_timeout: VerifyTimeout = None) -> None:
             crud.get_request(session, request_id=request_id)
         except LookupError as exc:
             raise fail(str(exc), EXIT_REFUSED) from exc
-    raise typer.Exit(run_onboarding(request_id, verify_timeout))
+    raise typer.Exit(run_onboarding(out, err, request_id, verify_timeout))
 
 
 def held_request(
@@ -157,6 +171,8 @@ def approve(
     verify_timeout: VerifyTimeout = None,
 ) -> None:
     """Let a held request run (ops checked the sender), then run its onboarding."""
+    from flows.questions import approve as approve_request
+
     migrate()
     with session_scope() as session:
         request = held_request(session, request_id)
@@ -168,8 +184,8 @@ def approve(
         found = crud.get_company_by_name(session, name=name) if name else None
         if found is None:
             raise fail("name the company with --company (the sender is unknown)", EXIT_REFUSED)
-        crud.approve_request(session, request=request, company=found)
-    raise typer.Exit(run_onboarding(request_id, verify_timeout))
+        approve_request(session, request, found)
+    raise typer.Exit(run_onboarding(out, err, request_id, verify_timeout))
 
 
 @app.command()
@@ -177,12 +193,15 @@ def reject(
     request_id: int, reason: Annotated[str, typer.Option(help="Why, for the record.")]
 ) -> None:
     """Refuse a request that waits on ops (held, unsure, or a question) for good."""
+    from flows.questions import reject as reject_request
+
     migrate()
     with session_scope() as session:
         request = held_request(
             session, request_id, states=(*WAITING_FOR_A_PERSON, RequestState.waiting_on_ops)
         )
-        crud.reject_by_ops(session, request=request, why=reason)
+        reject_request(session, request, reason)
+    run_onboarding(out, err, request_id, None)  # its run ends on the refusal
     out.print(f"Request {request_id} rejected.")
 
 
@@ -192,16 +211,21 @@ app.add_typer(operator_app, name="operator")
 
 @operator_app.command("add")
 def operator_add(company: str, operator: str) -> None:
-    """Let COMPANY map spots of HotSpot OPERATOR (as HotSpot writes it); then `retry`."""
+    """Let COMPANY map spots of HotSpot OPERATOR (as HotSpot writes it), and continue every
+    request of the company that waited on an operator."""
+    from flows.questions import confirm_operator
+
     migrate()
     with session_scope() as session:
         found = crud.get_company_by_name(session, name=company)
         if found is None:
             raise fail(f"no company named {company!r}; seed it first", EXIT_REFUSED)
-        added = crud.add_hotspot_operator(session, company=found, operator=operator)
+        known = operates(found.hotspot_operators, operator)
+        waiting = [request.id or 0 for request in confirm_operator(session, found, operator)]
         operators = ", ".join(found.hotspot_operators)
-    verb = "Added" if added else "Already on file:"
+    verb = "Already on file:" if known else "Added"
     out.print(f"{verb} {operator!r} for {found.name} (operators: {operators}).", markup=False)
+    raise typer.Exit(continue_requests(waiting))
 
 
 def warn_if_senders_unauthenticated() -> None:
@@ -211,15 +235,16 @@ def warn_if_senders_unauthenticated() -> None:
         err.print(warning, markup=False, highlight=False, soft_wrap=True)
 
 
-def run_onboarding(request_id: int, verify_timeout: float | None) -> int:
-    """Run the flow in this process, print where the request stands, return the exit code."""
-    from flows.onboard_request import onboard_request
+@app.command()
+def sweep() -> None:
+    """Revoke test permits left out past their validity (what the scheduled sweep does)."""
+    from flows.sweep_test_permits import sweep_test_permits
 
-    asyncio.run(onboard_request(request_id, verify_timeout, return_state=True))
-    with session_scope() as session:
-        outcome = crud.request_outcome(session, request_id=request_id)
-    print_outcome(out, outcome)
-    return EXIT_BY_STATE.get(RequestState(outcome.state), EXIT_REFUSED)
+    migrate()
+    swept = asyncio.run(sweep_test_permits())
+    for permit in swept:
+        out.print(f"Revoked TEST123 at SpotID {permit.spot_id} (ended {permit.ended:%H:%M} UTC)")
+    out.print(f"{len(swept)} test permits revoked.")
 
 
 @app.command()
@@ -291,16 +316,45 @@ def serve(
 def form_link(
     company: str,
     days: Annotated[
-        float | None, typer.Option(help="Days the link is valid (default: FORM_LINK_DAYS).")
+        float | None,
+        typer.Option(
+            help=f"Days the link is valid, at most {MAX_FORM_LINK_DAYS} (default: FORM_LINK_DAYS)."
+        ),
     ] = None,
     base_url: Annotated[
         str | None, typer.Option(help="Where the form is served (default: WEB_BASE_URL).")
     ] = None,
+    revoke: Annotated[
+        str | None,
+        typer.Option(metavar="LINK_OR_ID", help="Revoke one of COMPANY's links instead."),
+    ] = None,
 ) -> None:
-    """Print a signed, expiring link to COMPANY's request form, to send to its contact."""
+    """Print a signed, expiring link to COMPANY's request form (its id on stderr); or revoke
+    one of its links, by id or as it was sent."""
     from web.commands import form_link as make_link
+    from web.commands import revoke_form_link
+    from web.links import LinkError
 
-    link = make_link(company, days=days, base_url=base_url)
+    if revoke is not None:
+        try:
+            revoked = revoke_form_link(company, revoke)
+        except (LookupError, LinkError) as exc:
+            raise fail(f"cannot revoke {revoke!r}: {exc}", EXIT_REFUSED) from exc
+        if revoked is None:
+            raise fail(f"no company named {company!r}; seed it first", EXIT_REFUSED)
+        out.print(f"Revoked form link {revoked} of {company}: it opens nothing any more.")
+        return
+    try:
+        link = make_link(company, days=days, base_url=base_url)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--days") from exc
     if link is None:
         raise fail(f"no company named {company!r}; seed it first", EXIT_REFUSED)
-    typer.echo(link)
+    typer.echo(link.url)
+    err.print(
+        f"Form link {link.link_id} for {company}, valid until {link.expires_at:%Y-%m-%d %H:%M} "
+        f"UTC; revoke it with: hotspot-onboard form-link {shlex.quote(company)} "
+        f"--revoke {link.link_id}",
+        highlight=False,
+        soft_wrap=True,
+    )

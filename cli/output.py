@@ -1,9 +1,15 @@
-"""How the CLI shows requests and integrations to a person (rich tables)."""
+"""How the CLI shows requests and integrations to a person (rich tables).
+
+Customer text (senders, subjects, locations, reasons) is printed as written: every console of
+the CLI comes from `console()`, which reads no Rich markup and no emoji codes, so a sender
+like `"[/red]"@evil.test` is text, never a style or an error. Styles are given as objects.
+"""
 
 from __future__ import annotations
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from store.schemas import RequestOutcome, StatusReport
 
@@ -18,9 +24,13 @@ STYLE_BY_STATUS = {
 }
 
 
-def styled(status: str) -> str:
-    style = STYLE_BY_STATUS.get(status)
-    return f"[{style}]{status}[/{style}]" if style else status
+def console(*, stderr: bool = False) -> Console:
+    """A console that prints strings as they are: no markup, no emoji codes."""
+    return Console(stderr=stderr, markup=False, emoji=False)
+
+
+def styled(status: str) -> Text:
+    return Text(status, style=STYLE_BY_STATUS.get(status, ""))
 
 
 def print_outcome(console: Console, outcome: RequestOutcome) -> None:
@@ -31,7 +41,9 @@ def print_outcome(console: Console, outcome: RequestOutcome) -> None:
     for spot in outcome.spots:
         table.add_row(spot.location, spot.spot_id, styled(spot.status), spot.reason or "")
     console.print(table)
-    console.print(f"{styled(outcome.state)}: {outcome.reason or 'done'}", soft_wrap=True)
+    console.print(
+        Text.assemble(styled(outcome.state), f": {outcome.reason or 'done'}"), soft_wrap=True
+    )
 
 
 def print_status(console: Console, report: StatusReport) -> None:
@@ -49,13 +61,18 @@ def print_status(console: Console, report: StatusReport) -> None:
             )
     console.print(integrations)
     requests = Table(title="Requests")
-    for column in ("#", "Company", "State", "SpotIDs", "Reason"):
+    for column in ("#", "Company", "State", "Run last seen", "SpotIDs", "Reason"):
         requests.add_column(column)
     for request in report.requests:
+        state = styled(request.state)
+        if request.interrupted:
+            state.append(" (interrupted: `retry` takes it over)", style="red")
+        seen = request.run_last_seen_at
         requests.add_row(
             str(request.request_id),
             request.company or "",
-            styled(request.state),
+            state,
+            seen.strftime("%Y-%m-%d %H:%M:%S UTC") if seen else "",
             ", ".join(spot.spot_id for spot in request.spots),
             request.reason or "",
         )

@@ -21,6 +21,7 @@ from rich.console import Console
 
 from hotspot.sandbox_process import SandboxProcess
 from settings import PROJECT_DIR, settings
+from store.files import private_file
 
 BIN = Path(sys.executable).parent
 WORK_POOL = "hotspot-onboarding"
@@ -85,8 +86,7 @@ def worker_command(name: str) -> list[str]:
 @contextmanager
 def background(command: list[str], *, env: dict[str, str], log: Path) -> Iterator[None]:
     """Run a process for the life of the block; stop it with SIGINT, then SIGKILL."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("ab") as output:
+    with private_file(log).open("ab") as output:
         process = subprocess.Popen(
             command, env=env, cwd=PROJECT_DIR, stdout=output, stderr=subprocess.STDOUT
         )
@@ -182,7 +182,7 @@ def run_stack(console: Console, *, port: int, workers: int) -> None:
         else:
             console.print("Inbox watcher     off (set IMAP_HOST to watch a mailbox)")
         console.print(f"Workers           {workers} on pool '{WORK_POOL}'; logs in {logs}")
-        console.print(f"[bold]Prefect UI        http://127.0.0.1:{port}[/bold]  (Ctrl-C stops)")
+        console.print(f"Prefect UI        http://127.0.0.1:{port}  (Ctrl-C stops)", style="bold")
         try:
             while True:
                 time.sleep(1)

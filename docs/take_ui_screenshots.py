@@ -275,7 +275,7 @@ async def take_screenshots(tmp: Path, port: int) -> None:
                 request_a = submit(REQUEST_A)
                 run_a = await launch(request_a)
                 print(f"request {request_a}: flow run {run_a}")
-                await wait_for_state(run_a, "Live")
+                await wait_for_state(run_a, "Completed")
                 name_a = f"{COMPANY} · request {request_a}"
                 await open_run(page, ui, run_a, name_a, tab="Artifacts")
                 await expect(page.get_by_text(f"request-{request_a}-spotids").first).to_be_visible()
@@ -308,7 +308,7 @@ async def take_screenshots(tmp: Path, port: int) -> None:
 
         # 3. Ops answer through the API; the run must go live.
         await aresume_flow_run(run_b, run_input={"token": token})
-        await wait_for_state(run_b, "Live")
+        await wait_for_state(run_b, "Completed")
         print(f"request {request_b}: resumed with the token, live")
 
 

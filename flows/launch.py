@@ -1,43 +1,103 @@
-"""Starting a request's onboarding: on a worker through the deployment, or in this process.
+"""Running a request's onboarding: its one flow run, on a worker or in this process.
 
-With ONBOARDING_DEPLOYMENT set (a Prefect server with workers), each onboarding is a flow run
-of that deployment, created with the request's key as idempotency key: asking twice never
-makes two runs. Without it (embedded defaults), the flow runs in this process.
+With ONBOARDING_DEPLOYMENT set (a Prefect server with workers), each request's onboarding is a
+flow run of that deployment, created with the request's key as idempotency key, so asking
+twice never makes two runs; continuing the request (a retry, an answer on the command line)
+starts that same run again, as the UI's Retry button does. Without it (embedded defaults), the
+flow runs in this process, and continuing a request runs its recorded flow run again when the
+Prefect API still knows it.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any
 
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
+from prefect.flow_engine import run_flow_async
+from prefect.states import State
 
 from flows.onboard_request import onboard_request
+from flows.runs import follow, mark_crashed, read_run, start_again
 from settings import settings
 from store import crud
 from store.db import session_scope
+from tasks.intake import deployed
 
 
 async def start_onboarding(request_id: int) -> asyncio.Task[object] | None:
-    """Start the onboarding; the in-process run's task, or None when a worker runs it."""
-    if not settings.onboarding_deployment:
-        # The final state, not its result: a refused request is an outcome, not an error.
+    """Start the request's run without waiting for it: the in-process run's task, or None
+    when a worker runs it. Held requests get a deployed run too, which asks ops to approve."""
+    if not deployed():
         return asyncio.create_task(onboard_request(request_id, return_state=True))
+    await _deployed_run(request_id, verify_timeout=None)
+    return None
+
+
+async def run_until_at_rest(
+    request_id: int,
+    verify_timeout: float | None,
+    *,
+    on_change: Callable[[FlowRun], None] = lambda run: None,
+) -> State[Any] | None:
+    """Start or continue the request's one run, wait until it ends or waits on a person; the
+    state it is left in."""
+    if not deployed():
+        return await _run_in_process(request_id, verify_timeout)
+    run = await _deployed_run(request_id, verify_timeout=verify_timeout)
+    return (await follow(run.id, on_change=on_change)).state
+
+
+async def _deployed_run(request_id: int, *, verify_timeout: float | None) -> FlowRun:
+    """The request's deployed run, started again if it is at rest, or created."""
     with session_scope() as session:
         request = crud.get_request(session, request_id=request_id)
-        company = (
-            crud.get_company(session, company_id=request.company_id).name
-            if request.company_id
-            else "unknown"
-        )
-        key, source = request.key, request.source.value
+        key, source, run_id = request.key, request.source.value, request.flow_run_id
+        names = crud.company_names(session, company_ids=[request.company_id or 0])
+        interrupted, last_seen = request.interrupted, request.run_last_seen_at
+    run = await read_run(run_id)
+    if run is not None and run.state is not None and run.state.is_running() and interrupted:
+        # Prefect still says Running, but the run stopped renewing its hold: it is dead.
+        await mark_crashed(run, f"its process stopped at work (last seen {last_seen})")
+        run = await read_run(run_id)
+    if run is not None and run.deployment_id is not None:
+        if verify_timeout is not None:
+            parameters = {**run.parameters, "verify_timeout": verify_timeout}
+            async with get_client() as client:
+                await client.update_flow_run(run.id, parameters=parameters)
+        if run.state is None or run.state.is_final() or run.state.is_paused():
+            await start_again(run)
+        return run
     run = await run_deployment(
         settings.onboarding_deployment,
-        parameters={"request_id": request_id},
+        parameters={"request_id": request_id, "verify_timeout": verify_timeout},
         idempotency_key=f"onboard:{key}",
-        tags=[f"source:{source}", f"company:{company}"],
+        tags=[f"source:{source}", f"company:{names.get(request.company_id or 0, 'unknown')}"],
         timeout=0,
     )
     with session_scope() as session:
-        request = crud.get_request(session, request_id=request_id)
-        crud.set_flow_run(session, request=request, flow_run_id=str(run.id))
-    return None
+        crud.set_flow_run(
+            session,
+            request=crud.get_request(session, request_id=request_id),
+            flow_run_id=str(run.id),
+        )
+    return run
+
+
+async def _run_in_process(request_id: int, verify_timeout: float | None) -> State[Any]:
+    """Run the flow here: the request's recorded run again if the API knows it, else a new one."""
+    with session_scope() as session:
+        run_id = crud.get_request(session, request_id=request_id).flow_run_id
+    run = await read_run(run_id)
+    if run is None or run.deployment_id is not None:
+        return await onboard_request(request_id, verify_timeout, return_state=True)
+    await start_again(run)
+    async with get_client() as client:
+        run = await client.read_flow_run(run.id)
+    parameters = {"request_id": request_id, "verify_timeout": verify_timeout}
+    return await run_flow_async(  # type: ignore[return-value]
+        onboard_request, flow_run=run, parameters=parameters, return_type="state"
+    )

@@ -11,19 +11,22 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.client.schemas.objects import FlowRun
 from prefect.runtime import flow_run
-from prefect.states import Completed, Failed, State
+from prefect.states import Cancelled, Completed, Failed, Paused, State
 
-from flows.questions import answer_from_ops
+from flows.questions import answer_from_ops, ignore_stale_answers
+from flows.runs import tag_outcome
 from inbox.replies import ReplyKind
+from settings import settings
 from store import crud
 from store.db import session_scope
 from store.models import RequestState
 from store.schemas import RequestOutcome
 from tasks.golive import mark_live
 from tasks.integration import check_existing_integration
+from tasks.lease import RequestBusy, RequestLease
 from tasks.mappings import create_mappings
 from tasks.outcome import note_flow_run, record_outcome
-from tasks.permits import issue_test_permits
+from tasks.permits import issue_test_permits, withdraw_test_permits
 from tasks.replies import reply_to_requester
 from tasks.reports import publish_spot_table, publish_summary
 from tasks.validate import validate_spot_ids
@@ -40,41 +43,56 @@ def run_name() -> str:
     return f"{asking} · request {request_id}"
 
 
-# The final state's name for each outcome the flow records itself; Failed ones are refusals
-# or stuck SpotIDs (their reason is in the store), not errors.
-STATE_NAMES = {
-    RequestState.live: "Live",
-    RequestState.waiting_on_ops: "Waiting on ops",
-    RequestState.needs_review: "Needs review",
-    RequestState.held: "Held for approval",
-    RequestState.rejected: "Rejected",
-    RequestState.failed: "Not live",
-}
-
-
 REPLY_BY_STATE = {RequestState.live: ReplyKind.live, RequestState.rejected: ReplyKind.refusal}
 
 
-def record_crash(flow: Any, run: FlowRun, state: State[Any]) -> None:
-    """A run that ended on an error (not an outcome) leaves the request `failed`, with why."""
-    if state.name in STATE_NAMES.values():
+def outcome_of(state: State[Any]) -> RequestOutcome | None:
+    """The business outcome a run ended on, or None when it ended on an error."""
+    data = getattr(state.data, "result", state.data)  # a persisted result holds it inside
+    return data if isinstance(data, RequestOutcome) else None
+
+
+async def record_crash(flow: Any, run: FlowRun, state: State[Any]) -> None:
+    """A run that ended on an error (not an outcome) leaves the request `failed`, with why,
+    and withdraws the test permits it will not verify. Unless another run has the request
+    by now: then that run's truth stands."""
+    if outcome_of(state) is not None:
         return
     request_id = run.parameters["request_id"]
     with session_scope() as session:
         request = crud.get_request(session, request_id=request_id)
+        if request.flow_run_id != str(run.id) or request.lease_owner is not None:
+            return
         crud.set_request_state(
             session,
             request=request,
             state=RequestState.failed,
             reason=f"{state.message}; retry with `hotspot-onboard retry {request_id}`",
         )
+    try:
+        withdrawn = await withdraw_test_permits(request_id)
+    except Exception as exc:  # HotSpot is down too: the sweep revokes them later
+        get_run_logger().warning("Test permits not withdrawn now (%s); the sweep will", exc)
+        return
+    if withdrawn:
+        get_run_logger().info("Withdrew %d test permits this run will not verify", withdrawn)
 
 
 def final_state(outcome: RequestOutcome) -> State[RequestOutcome]:
-    """Completed when live or waiting on ops, Failed when refused or stuck; one-line message."""
-    state = RequestState(outcome.state)
-    make = Failed if state in (RequestState.rejected, RequestState.failed) else Completed
-    return make(name=STATE_NAMES[state], message=outcome.headline, data=outcome)
+    """Prefect's own states, so its filters, dashboard and events tell the truth: Completed
+    when live, Paused while a person must answer (a deployed run suspends to ask instead),
+    Failed when refused or not live. The business outcome is the message and the data."""
+    if outcome.state == RequestState.live:
+        return Completed(message=outcome.headline, data=outcome)
+    if outcome.waits_on_a_person:
+        return Paused(
+            timeout_seconds=settings.ops_answer_timeout_seconds,
+            reschedule=False,
+            pause_key=f"request-{outcome.request_id}-waits-on-ops",
+            message=outcome.headline,
+            data=outcome,
+        )
+    return Failed(message=outcome.headline, data=outcome)
 
 
 @flow(
@@ -87,12 +105,21 @@ async def onboard_request(
     request_id: int, verify_timeout: float | None = None
 ) -> State[RequestOutcome]:
     """Take one SpotID request to a live HotSpot integration, or say why not."""
-    await note_flow_run(request_id)
-    # A deployed run asks ops in the UI when a person must decide (a token, an approval,
-    # a location) and runs the steps again with the answer; in-process runs end waiting.
-    while await onboard_once(request_id, verify_timeout) and await answer_from_ops(request_id):
-        pass
-    return await conclude(request_id)
+    try:
+        # One run at a time per request: a second one stops here, naming the one at work.
+        async with RequestLease(request_id):
+            await note_flow_run(request_id)
+            # A deployed run asks ops in the UI when a person must decide (a token, an
+            # approval, a location, an operator) and runs the steps again with the answer;
+            # in-process runs end waiting.
+            while await onboard_once(request_id, verify_timeout) and await answer_from_ops(
+                request_id
+            ):
+                pass
+            return await conclude(request_id)
+    except RequestBusy as busy:
+        get_run_logger().warning("%s", busy)
+        return Cancelled(message=str(busy))
 
 
 async def onboard_once(request_id: int, verify_timeout: float | None) -> bool:
@@ -133,6 +160,8 @@ async def conclude(request_id: int) -> State[RequestOutcome]:
     with session_scope() as session:
         outcome = crud.request_outcome(session, request_id=request_id)
     get_run_logger().info(outcome.headline)
+    await ignore_stale_answers()  # an answer given too late is logged, never silently dropped
+    await tag_outcome(str(flow_run.id), outcome.state)
     await publish_spot_table(request_id)
     await publish_summary(outcome)
     if outcome.state in REPLY_BY_STATE:

@@ -7,8 +7,8 @@ Functions take a session and keyword-only arguments; the caller owns the transac
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -21,6 +21,7 @@ from store.models import (
     InboundMessage,
     Integration,
     IntegrationState,
+    IssuedLink,
     Location,
     MappingState,
     OnboardingRequest,
@@ -31,6 +32,7 @@ from store.models import (
     RequestState,
     SpotMapping,
     SpotVerdict,
+    StoreIdentity,
     TestPermit,
     utcnow,
 )
@@ -42,11 +44,22 @@ from store.schemas import (
     SpotStatus,
     StatusReport,
 )
+from trust.ownership import operates
 
 
 def normalise_location(name: str) -> str:
     """The form location names are compared in: case and spacing never matter."""
     return re.sub(r"\s+", " ", name).strip().casefold()
+
+
+# --- the store itself -------------------------------------------------------------------
+
+
+def store_id(session: Session) -> str:
+    """This store's identity (made by its first migration run)."""
+    identity = session.exec(select(StoreIdentity)).first()
+    assert identity is not None, "migrations create the store's identity"
+    return identity.id
 
 
 # --- companies ---------------------------------------------------------------------------
@@ -120,7 +133,7 @@ def company_locations(session: Session, *, company: Company) -> Sequence[Locatio
 def add_hotspot_operator(session: Session, *, company: Company, operator: str) -> bool:
     """Let the company map spots of this HotSpot operator; False if it already could."""
     operator = " ".join(operator.split())
-    if not operator or operator.casefold() in {o.casefold() for o in company.hotspot_operators}:
+    if not operator or operates(company.hotspot_operators, operator):
         return False
     company.hotspot_operators = [*company.hotspot_operators, operator]  # a new list: JSON change
     session.add(company)
@@ -195,6 +208,16 @@ def get_request(session: Session, *, request_id: int) -> OnboardingRequest:
     return request
 
 
+def company_requests(
+    session: Session, *, company_id: int, state: RequestState
+) -> Sequence[OnboardingRequest]:
+    return session.exec(
+        select(OnboardingRequest)
+        .where(OnboardingRequest.company_id == company_id, OnboardingRequest.state == state)
+        .order_by(OnboardingRequest.id)
+    ).all()
+
+
 def list_requests(session: Session) -> Sequence[OnboardingRequest]:
     return session.exec(select(OnboardingRequest).order_by(OnboardingRequest.id)).all()
 
@@ -206,6 +229,44 @@ def set_request_state(
     request.reason = reason
     request.updated_at = utcnow()
     session.add(request)
+
+
+def take_lease(
+    session: Session, *, request_id: int, owner: str, seconds: float
+) -> OnboardingRequest | None:
+    """Take or renew the request's lease for `owner` (compare and set: free, lapsed, or
+    already `owner`'s). None when taken; else the request as it stands, naming its holder."""
+    now = utcnow()
+    taken = session.execute(
+        sa.update(OnboardingRequest)
+        .where(
+            col(OnboardingRequest.id) == request_id,
+            sa.or_(
+                col(OnboardingRequest.lease_owner).is_(None),
+                col(OnboardingRequest.lease_owner) == owner,
+                col(OnboardingRequest.lease_expires_at) < now,
+            ),
+        )
+        .values(
+            lease_owner=owner,
+            lease_expires_at=now + timedelta(seconds=seconds),
+            run_last_seen_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount:
+        return None
+    return session.exec(select(OnboardingRequest).where(OnboardingRequest.id == request_id)).one()
+
+
+def release_lease(session: Session, *, request_id: int, owner: str) -> None:
+    """Give the lease back (only if `owner` still holds it)."""
+    session.execute(
+        sa.update(OnboardingRequest)
+        .where(col(OnboardingRequest.id) == request_id, OnboardingRequest.lease_owner == owner)
+        .values(lease_owner=None, lease_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def approve_request(session: Session, *, request: OnboardingRequest, company: Company) -> None:
@@ -425,12 +486,22 @@ def request_mappings(session: Session, *, request_id: int) -> Sequence[SpotMappi
 
 
 def set_mapping_state(
-    session: Session, *, mapping: SpotMapping, state: MappingState, reason: str | None = None
-) -> None:
-    mapping.state = state
-    mapping.reason = reason
-    mapping.updated_at = utcnow()
-    session.add(mapping)
+    session: Session,
+    *,
+    mapping_id: int,
+    state: MappingState,
+    reason: str | None = None,
+    expected: Collection[MappingState],
+) -> bool:
+    """Move the mapping to `state` only if it is in one of the `expected` states now (compare
+    and set, in the database): a stale run never overwrites a newer truth. True if moved."""
+    moved = session.execute(
+        sa.update(SpotMapping)
+        .where(col(SpotMapping.id) == mapping_id, col(SpotMapping.state).in_(list(expected)))
+        .values(state=state, reason=reason, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return bool(moved.rowcount)
 
 
 def list_integrations(session: Session) -> Sequence[tuple[Company, Integration]]:
@@ -514,6 +585,20 @@ def update_permit(session: Session, *, permit: TestPermit, **changes: object) ->
     session.add(permit)
 
 
+def expired_active_permits(
+    session: Session, *, before: datetime
+) -> Sequence[tuple[TestPermit, Company]]:
+    """Test permits the store still calls active though they ended before `before`, each with
+    the company whose token (if any) pushed it."""
+    return session.exec(
+        select(TestPermit, Company)
+        .join(SpotMapping, col(SpotMapping.id) == col(TestPermit.mapping_id))
+        .join(Company, col(Company.id) == col(SpotMapping.company_id))
+        .where(col(TestPermit.state).in_(ACTIVE_PERMIT_STATES), TestPermit.end_time < before)
+        .order_by(TestPermit.id)
+    ).all()
+
+
 def permits_for_spot(session: Session, *, spot_id: str) -> Sequence[TestPermit]:
     return session.exec(
         select(TestPermit).where(TestPermit.spot_id == spot_id).order_by(TestPermit.id)
@@ -552,6 +637,8 @@ def request_outcome(session: Session, *, request_id: int) -> RequestOutcome:
         state=request.state.value,
         reason=request.reason,
         spots=spots,
+        run_last_seen_at=request.run_last_seen_at,
+        interrupted=request.interrupted,
     )
 
 
@@ -602,3 +689,35 @@ def company_request(
             OnboardingRequest.id == request_id, OnboardingRequest.company_id == company.id
         )
     ).first()
+
+
+def record_form_link(
+    session: Session, *, company_id: int, token_digest: str, expires_at: datetime
+) -> IssuedLink:
+    """Remember a form link made for the company (by the digest of its token)."""
+    link = IssuedLink(company_id=company_id, token_digest=token_digest, expires_at=expires_at)
+    session.add(link)
+    session.flush()
+    return link
+
+
+def find_form_link(
+    session: Session, *, link_id: int | None = None, token_digest: str | None = None
+) -> IssuedLink | None:
+    """The recorded form link with that id, or with that token's digest."""
+    if link_id is not None:
+        return session.get(IssuedLink, link_id)
+    return session.exec(select(IssuedLink).where(IssuedLink.token_digest == token_digest)).first()
+
+
+def revoke_form_link(session: Session, *, link: IssuedLink) -> None:
+    if link.revoked_at is None:
+        link.revoked_at = utcnow()
+        session.add(link)
+
+
+def form_link_revoked(session: Session, *, token_digest: str) -> bool:
+    revoked = select(IssuedLink.id).where(
+        IssuedLink.token_digest == token_digest, col(IssuedLink.revoked_at).is_not(None)
+    )
+    return session.exec(revoked).first() is not None

@@ -13,6 +13,7 @@ from alembic.config import Config
 from sqlmodel import Session
 
 from settings import settings
+from store.files import private_file
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -21,7 +22,10 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 def engine_for(url: str) -> sa.Engine:
     """One engine per database URL, configured for several processes sharing SQLite."""
     if url.startswith("sqlite"):
-        Path(sa.make_url(url).database or ".").parent.mkdir(parents=True, exist_ok=True)
+        database = sa.make_url(url).database
+        if database and database != ":memory:":
+            # Made 0600 before SQLite opens it: its -wal and -shm files take the same mode.
+            private_file(Path(database))
         engine = sa.create_engine(url, connect_args={"timeout": 30})
 
         @sa.event.listens_for(engine, "connect")

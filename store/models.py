@@ -100,6 +100,15 @@ class MappingState(StrEnum):
     failed = "failed"
 
 
+# A mapping whose TEST123 has not been seen yet: the only states a permit's answer may move.
+NOT_YET_VERIFIED = (
+    MappingState.mapped,
+    MappingState.test_issued,
+    MappingState.waiting_on_ops,
+    MappingState.failed,
+)
+
+
 class IntegrationState(StrEnum):
     pending = "pending"
     live = "live"
@@ -118,6 +127,13 @@ class PermitState(StrEnum):
 
 
 ACTIVE_PERMIT_STATES = (PermitState.pending, PermitState.issued, PermitState.visible)
+
+
+class StoreIdentity(SQLModel, table=True):
+    """One row: this store's id, made when it was created. Names the pipeline gives things
+    in shared systems (Prefect artifact keys) carry it, so two stores never collide there."""
+
+    id: str = Field(primary_key=True, max_length=32)
 
 
 class Company(SQLModel, table=True):
@@ -142,10 +158,6 @@ class Company(SQLModel, table=True):
         address = (address or "").strip().lower()
         domain = address.rpartition("@")[2]
         return bool(address) and (address in self.contacts or (domain in self.domains))
-
-    def operates(self, operator: str) -> bool:
-        """Whether spots of this HotSpot operator are the company's to map."""
-        return operator.casefold() in {known.casefold() for known in self.hotspot_operators}
 
 
 class Location(SQLModel, table=True):
@@ -194,8 +206,18 @@ class OnboardingRequest(SQLModel, table=True):
     flow_run_id: str | None = None
     # Questions ops answered for it in the UI; each new question gets a new key.
     questions_answered: int = 0
+    # The one run working on it now (a lease: taken by compare-and-set, renewed while the run
+    # is alive, released when it ends or waits); a run whose lease lapsed was interrupted.
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = timestamp(nullable=True)
+    run_last_seen_at: datetime | None = timestamp(nullable=True)
     created_at: datetime = created_now()
     updated_at: datetime = created_now()
+
+    @property
+    def interrupted(self) -> bool:
+        """Its run died at work: it held the lease and stopped renewing it."""
+        return self.lease_expires_at is not None and self.lease_expires_at < utcnow()
 
 
 class Disposition(StrEnum):
@@ -301,4 +323,19 @@ class TestPermit(SQLModel, table=True):
     end_time: datetime = timestamp()
     created_at: datetime = created_now()
     visible_at: datetime | None = timestamp(nullable=True)
+    revoked_at: datetime | None = timestamp(nullable=True)
+
+
+class IssuedLink(SQLModel, table=True):
+    """A form link `form-link` made, so that one can be revoked before it expires.
+
+    Only a digest of the link's token is kept: the store never holds a link that works. A
+    link revoked without having been recorded (made elsewhere) gets its row then.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    company_id: int = Field(foreign_key="company.id", index=True)
+    token_digest: str = Field(unique=True)
+    expires_at: datetime = timestamp()
+    issued_at: datetime = created_now()
     revoked_at: datetime | None = timestamp(nullable=True)

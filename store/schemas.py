@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, SecretStr
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 
 class CompanyIn(BaseModel):
     """A company as ops describe it in a seed file."""
+
+    # A refused seed file is reported without its values: they may hold a company token.
+    model_config = ConfigDict(hide_input_in_errors=True)
 
     name: str = Field(min_length=1)
     contacts: list[str] = Field(default_factory=list)
@@ -19,6 +24,8 @@ class CompanyIn(BaseModel):
 
 
 class SeedFile(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     companies: list[CompanyIn]
 
 
@@ -40,6 +47,12 @@ class RequestOutcome(BaseModel):
     state: str
     reason: str | None
     spots: list[SpotStatus]
+    run_last_seen_at: datetime | None = Field(
+        default=None, description="When its run last said it was alive."
+    )
+    interrupted: bool = Field(
+        default=False, description="Its run died at work; `retry` takes it over."
+    )
 
     @property
     def waits_on_a_person(self) -> bool:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from functools import cache
 
 from cryptography.fernet import Fernet, InvalidToken
 
 from settings import settings
+from store.files import generated_key
 
 
 class SecretKeyError(RuntimeError):
@@ -29,13 +29,7 @@ def _key() -> str:
     """The configured key, or one generated once into the data dir for embedded use."""
     if settings.secret_key is not None:
         return settings.secret_key.get_secret_value()
-    key_file = settings.data_dir / "secret.key"
-    if not key_file.exists():
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(Fernet.generate_key().decode())
-    return key_file.read_text().strip()
+    return generated_key(settings.data_dir / "secret.key", lambda: Fernet.generate_key().decode())
 
 
 def encrypt(plaintext: str) -> str:

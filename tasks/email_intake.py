@@ -14,7 +14,7 @@ from parsers import NotASpotIDRequest, UnreadableInput
 from store import crud
 from store.db import session_scope
 from store.models import Disposition, InboundMessage, RequestState
-from tasks.intake import admit, keep_unreadable
+from tasks.intake import admit, keep_unreadable, starts_a_run
 from tasks.parse_worker import parse_email_bounded
 
 DISPOSITION_BY_STATE = {
@@ -89,8 +89,9 @@ def _intake(session: Session, inbound: InboundMessage) -> EmailIntake:
         inbound_id=inbound.id or 0,
         request_id=inbound.request_id,
         disposition=inbound.disposition,
-        start_onboarding=inbound.disposition == Disposition.onboarding
-        and request.flow_run_id is None,
+        start_onboarding=inbound.disposition != Disposition.duplicate
+        and request.flow_run_id is None
+        and starts_a_run(request.state),
     )
 
 

@@ -32,9 +32,13 @@ async def mark_live(request_id: int) -> list[str]:
         await gather_all(revoke_test_permit(hotspot, p, token, record) for p in permits)
     with session_scope() as session:
         for mapping in verified:
-            row = crud.get_mapping(session, mapping_id=mapping.id)
-            crud.set_mapping_state(session, mapping=row, state=MappingState.live)
-            crud.mark_integration_live(session, integration_id=row.integration_id)
+            crud.set_mapping_state(
+                session,
+                mapping_id=mapping.id or 0,
+                state=MappingState.live,
+                expected=(MappingState.verified,),
+            )
+            crud.mark_integration_live(session, integration_id=mapping.integration_id)
     live = [m.spot_id for m in verified]
     if live:
         get_run_logger().info("Live: %s (test permits revoked)", ", ".join(live))

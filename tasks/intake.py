@@ -12,7 +12,7 @@ from parsers.envelope import read_envelope
 from settings import settings
 from store import crud
 from store.db import session_scope
-from store.models import OnboardingRequest, RequestSource, RequestState
+from store.models import WAITING_FOR_A_PERSON, OnboardingRequest, RequestSource, RequestState
 from trust import who_may_ask
 
 
@@ -21,6 +21,17 @@ def request_key(raw: bytes, message_id: str | None) -> str:
     if message_id:
         return f"message-id:{message_id}"
     return f"sha256:{hashlib.sha256(raw).hexdigest()}"
+
+
+def deployed() -> bool:
+    """Whether onboardings run on workers (a Prefect server and ONBOARDING_DEPLOYMENT)."""
+    return bool(settings.onboarding_deployment)
+
+
+def starts_a_run(state: RequestState) -> bool:
+    """Whether intake starts a run for a request stored in this state: an admitted one always;
+    a held or unsure one when deployed, so that its run asks ops in the UI."""
+    return state == RequestState.received or (deployed() and state in WAITING_FOR_A_PERSON)
 
 
 def admit(session: Session, raw: bytes, request: SpotIDRequest) -> tuple[OnboardingRequest, bool]:

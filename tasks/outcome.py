@@ -54,8 +54,8 @@ def _settle(session: Session, *, request_id: int) -> tuple[RequestState, str | N
     if waiting:
         return RequestState.waiting_on_ops, (
             f"a valid HotSpot company token from {company.name} is needed for SpotID "
-            f'{", ".join(waiting)}: store it with `hotspot-onboard token "{company.name}"` '
-            f"(it reads the token from stdin), then run {retry}"
+            f'{", ".join(waiting)}: give it with `hotspot-onboard token "{company.name}"` '
+            "(it reads the token from stdin and continues the request) or in the Prefect UI"
         )
     lines = crud.request_spots(session, request_id=request_id)
     if all(line.verdict == SpotVerdict.already_live for line in lines):

@@ -9,15 +9,17 @@ event loop (`tasks.recorder`).
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from prefect import get_run_logger, task
+from pydantic import BaseModel
 
 from hotspot import HotSpotAPIError, HotSpotClient, PermissionDenied, PermitRequest
 from settings import settings
 from store import crud
 from store.db import session_scope
 from store.models import (
+    NOT_YET_VERIFIED,
     MappingState,
     PermitState,
     RequestState,
@@ -27,13 +29,6 @@ from store.models import (
 )
 from tasks.policy import HOTSPOT_TASK_RETRIES, gather_all, hotspot_client
 from tasks.recorder import Recorder, set_mapping, set_permit
-
-NOT_YET_VERIFIED = (
-    MappingState.mapped,
-    MappingState.test_issued,
-    MappingState.waiting_on_ops,
-    MappingState.failed,
-)
 
 
 @task(name="issue-test-permits", **HOTSPOT_TASK_RETRIES)
@@ -48,9 +43,14 @@ async def issue_test_permits(request_id: int) -> int:
             if m.state in NOT_YET_VERIFIED
         ]
         active = crud.active_permits(session, mapping_ids=[m.id for m in mappings])
-    # A permit pushed before the company's token was on file can never become visible:
-    # revoke it, then push a new one with the token.
-    stale = [p for p in active.values() if p.with_company_token != (token is not None)]
+    # A permit pushed before the company's token was on file can never become visible, and
+    # one that ends before it could be verified proves nothing: revoke it, push a new one.
+    soon = utcnow() + timedelta(seconds=settings.verify_timeout_seconds)
+    stale = [
+        p
+        for p in active.values()
+        if p.with_company_token != (token is not None) or p.end_time <= soon
+    ]
     async with hotspot_client() as hotspot, Recorder() as record:
         await gather_all(revoke_test_permit(hotspot, permit, token, record) for permit in stale)
         await record.flush()  # revoked on file before its successor is: one active per mapping
@@ -159,3 +159,45 @@ async def revoke_test_permit(
             revoked_at=utcnow(),
         )
     )
+
+
+async def withdraw_test_permits(request_id: int) -> int:
+    """Revoke every test permit the request still has out (its run stops short of live);
+    how many. Best effort: what HotSpot does not answer now, the sweep revokes later."""
+    with session_scope() as session:
+        request = crud.get_request(session, request_id=request_id)
+        token = crud.company_token(crud.get_company(session, company_id=request.company_id or 0))
+        mappings = crud.request_mappings(session, request_id=request_id)
+        active = list(crud.active_permits(session, mapping_ids=[m.id for m in mappings]).values())
+    if active:
+        async with hotspot_client() as hotspot, Recorder() as record:
+            await gather_all(
+                revoke_test_permit(hotspot, permit, token, record) for permit in active
+            )
+    return len(active)
+
+
+class SweptPermit(BaseModel):
+    """A test permit the sweep withdrew."""
+
+    spot_id: str
+    external_id: str
+    ended: datetime
+
+
+@task(name="sweep-expired-test-permits", **HOTSPOT_TASK_RETRIES)
+async def sweep_expired_test_permits() -> list[SweptPermit]:
+    """Revoke every test permit past its validity that the store still calls active (a run
+    killed before it could withdraw it); what was revoked."""
+    with session_scope() as session:
+        found = [
+            (permit, crud.company_token(company))
+            for permit, company in crud.expired_active_permits(session, before=utcnow())
+        ]
+    if found:
+        async with hotspot_client() as hotspot, Recorder() as record:
+            await gather_all(revoke_test_permit(hotspot, p, token, record) for p, token in found)
+    return [
+        SweptPermit(spot_id=p.spot_id, external_id=p.external_id, ended=p.end_time)
+        for p, _ in found
+    ]

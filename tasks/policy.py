@@ -56,14 +56,27 @@ class PrefectRateLimit:
             await rate_limit(self.name, occupy=self.slots, strict=True)
 
 
-def hotspot_client() -> HotSpotClient:
-    """A client for the configured HotSpot, paced across workers when a shared limit is set."""
+def hotspot_client(*, person_waiting: bool = False) -> HotSpotClient:
+    """A client for the configured HotSpot, paced across workers when a shared limit is set.
+
+    Every HotSpot call of the pipeline, the form's checks included, goes through here, so all
+    share the partner key's rate limit and Retry-After; `person_waiting` only retries less.
+    """
     limiter = None
     if settings.hotspot_global_rate_limit:
         limiter = PrefectRateLimit(
             settings.hotspot_global_rate_limit, slots=max(1, int(settings.hotspot_rate_limit))
         )
-    return HotSpotClient.from_settings(settings, limiter=limiter)
+    configured = settings
+    if person_waiting:  # fewer, shorter attempts than a run's steps make
+        configured = settings.model_copy(
+            update={
+                "hotspot_timeout_seconds": min(settings.hotspot_timeout_seconds, 5.0),
+                "hotspot_max_attempts": 2,
+                "hotspot_backoff_max_seconds": 1.0,
+            }
+        )
+    return HotSpotClient.from_settings(configured, limiter=limiter)
 
 
 async def gather_all(calls: Iterable[Awaitable[object]]) -> None:

@@ -23,7 +23,7 @@ from sqlmodel import Session
 
 from store import crud
 from store.db import session_scope
-from store.models import MappingState
+from store.models import NOT_YET_VERIFIED, MappingState
 
 Write = Callable[[Session], None]
 
@@ -93,10 +93,12 @@ def set_permit(permit_id: int, **changes: object) -> Write:
 
 
 def set_mapping(mapping_id: int, state: MappingState, reason: str | None = None) -> Write:
-    """A write: the mapping's state, and why."""
+    """A write: the mapping's state, and why; only while its TEST123 is not yet seen, so an
+    answer arriving late never moves a mapping another run already verified or made live."""
 
     def write(session: Session) -> None:
-        mapping = crud.get_mapping(session, mapping_id=mapping_id)
-        crud.set_mapping_state(session, mapping=mapping, state=state, reason=reason)
+        crud.set_mapping_state(
+            session, mapping_id=mapping_id, state=state, reason=reason, expected=NOT_YET_VERIFIED
+        )
 
     return write

@@ -1,17 +1,38 @@
-"""What ops see on a run in the Prefect UI: the SpotID table, polling progress, a summary."""
+"""What ops see on a run in the Prefect UI: the SpotID table, polling progress, a summary.
+
+Each is one artifact per run, updated in place as the run goes (the run's Artifacts tab shows
+where things stand now, not a pile of versions); keys carry the store's id, so requests of two
+stores sharing a Prefect server never mix (`request-12-<store>-spotids`).
+
+The UI renders descriptions, the summary and every table cell as Markdown: text that came
+from a customer (or HotSpot) goes in through `md_text` only.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from prefect.artifacts import (
-    acreate_markdown_artifact,
+    Artifact,
+    MarkdownArtifact,
+    TableArtifact,
     acreate_progress_artifact,
-    acreate_table_artifact,
     aupdate_progress_artifact,
 )
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import ArtifactUpdate
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterFlowRunId,
+    ArtifactFilterKey,
+)
+from prefect.runtime import flow_run
 
 from store import crud
 from store.db import session_scope
 from store.schemas import RequestOutcome
+from tasks.markdown import md_text
+from tasks.permits import SweptPermit
 
 # What each state means to a person reading the run.
 STATUS_WORDS = {
@@ -23,29 +44,65 @@ STATUS_WORDS = {
     "live": "live",
     "already_live": "already live (skipped)",
     "waiting_on_ops": "waiting on ops",
+    "unknown_location": "location unknown (ops pick one)",
+    "operator_unconfirmed": "operator to confirm (ops)",
+    "held": "held for approval",
+    "needs_review": "needs review",
     "rejected": "refused",
     "failed": "failed",
 }
 
 
+def artifact_key(request_id: int | None, what: str) -> str:
+    """`request-12-<store id>-spotids` (or `<store id>-what` for no request): unique across
+    stores sharing one Prefect server."""
+    with session_scope() as session:
+        store = crud.store_id(session)[:12]
+    return f"{store}-{what}" if request_id is None else f"request-{request_id}-{store}-{what}"
+
+
+async def publish(artifact: Artifact) -> None:
+    """Create the run's artifact of this key, or update it in place if the run has one."""
+    async with get_client() as client:
+        existing = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=[artifact.key or ""]),
+                flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run.id]),
+            ),
+            limit=1,
+        )
+        if not existing:
+            await artifact.acreate(client)
+            return
+        update = ArtifactUpdate(data=await artifact.aformat(), description=artifact.description)
+        await client.update_artifact(existing[0].id, update)
+
+
 async def publish_spot_table(request_id: int) -> None:
-    """The request's SpotIDs with location and state; a new version after every step."""
+    """The request's SpotIDs with location and state, updated after every step."""
     with session_scope() as session:
         outcome = crud.request_outcome(session, request_id=request_id)
-    rows = [
+    await publish(
+        TableArtifact(
+            key=artifact_key(request_id, "spotids"),
+            table=spot_rows(outcome),
+            description=f"SpotIDs of request {request_id} "
+            f"({md_text(outcome.company or 'unknown company')})",
+        )
+    )
+
+
+def spot_rows(outcome: RequestOutcome) -> list[dict[str, str]]:
+    """One row per SpotID, each cell Markdown."""
+    return [
         {
-            "Location": spot.location,
-            "SpotID": spot.spot_id,
-            "State": STATUS_WORDS.get(spot.status, spot.status),
-            "Why": spot.reason or "",
+            "Location": md_text(spot.location),
+            "SpotID": md_text(spot.spot_id),
+            "State": STATUS_WORDS.get(spot.status, md_text(spot.status)),
+            "Why": md_text(spot.reason or ""),
         }
         for spot in outcome.spots
     ]
-    await acreate_table_artifact(
-        key=f"request-{request_id}-spotids",
-        table=rows,
-        description=f"SpotIDs of request {request_id} ({outcome.company or 'unknown company'})",
-    )
 
 
 class PollProgress:
@@ -64,7 +121,7 @@ class PollProgress:
         if self.artifact_id is None:
             self.artifact_id = await acreate_progress_artifact(
                 progress=percent,
-                key=f"request-{self.request_id}-polling",
+                key=artifact_key(self.request_id, "polling"),
                 description=description,
             )
         else:
@@ -75,28 +132,56 @@ class PollProgress:
 
 async def publish_summary(outcome: RequestOutcome) -> None:
     """The run's last word: what went live, what was refused and why, what ops do next."""
+    await publish(
+        MarkdownArtifact(
+            key=artifact_key(outcome.request_id, "summary"),
+            markdown=summary_markdown(outcome),
+            description=md_text(outcome.headline),
+        )
+    )
+
+
+def summary_markdown(outcome: RequestOutcome) -> str:
+    """The summary as Markdown: our headings and words, the request's own text escaped."""
     went_live = [s for s in outcome.spots if s.status == "live"]
     skipped = [s for s in outcome.spots if s.status == "already_live"]
     open_items = [s for s in outcome.spots if s.status not in ("live", "already_live")]
-    lines = [f"# Request {outcome.request_id} · {outcome.company or 'unknown company'}", ""]
-    lines.append(f"**Outcome:** {STATUS_WORDS.get(outcome.state, outcome.state)}")
+    company = md_text(outcome.company or "unknown company")
+    lines = [f"# Request {outcome.request_id} · {company}", ""]
+    lines.append(f"**Outcome:** {STATUS_WORDS.get(outcome.state, md_text(outcome.state))}")
     lines.append("")
     if went_live:
         lines.append("## Live")
-        lines += [f"- {s.location}: SpotID {s.spot_id}" for s in went_live]
+        lines += [f"- {md_text(s.location)}: SpotID {md_text(s.spot_id)}" for s in went_live]
     if skipped:
         lines.append("## Already live (skipped)")
-        lines += [f"- {s.location}: SpotID {s.spot_id}" for s in skipped]
+        lines += [f"- {md_text(s.location)}: SpotID {md_text(s.spot_id)}" for s in skipped]
     if open_items:
         lines.append("## Not live")
         lines += [
-            f"- {s.location}: SpotID {s.spot_id} — {STATUS_WORDS.get(s.status, s.status)}"
-            f"{': ' + s.reason if s.reason else ''}"
+            f"- {md_text(s.location)}: SpotID {md_text(s.spot_id)} — "
+            f"{STATUS_WORDS.get(s.status, md_text(s.status))}"
+            f"{': ' + md_text(s.reason) if s.reason else ''}"
             for s in open_items
         ]
-    lines += ["", "## Next", outcome.reason or "Nothing: the integration is live."]
-    await acreate_markdown_artifact(
-        key=f"request-{outcome.request_id}-summary",
-        markdown="\n".join(lines),
-        description=outcome.headline,
+    next_step = md_text(outcome.reason) if outcome.reason else "Nothing: the integration is live."
+    lines += ["", "## Next", next_step]
+    return "\n".join(lines)
+
+
+async def publish_sweep_report(swept: Sequence[SweptPermit]) -> None:
+    """What the sweep revoked, for ops: one line per permit (none is news too)."""
+    lines = ["# Test permits swept", ""]
+    if not swept:
+        lines.append("None: every test permit past its validity was already withdrawn.")
+    lines += [
+        f"- SpotID {md_text(p.spot_id)}: `{p.external_id}`, ended {p.ended:%Y-%m-%d %H:%M} UTC"
+        for p in swept
+    ]
+    await publish(
+        MarkdownArtifact(
+            key=artifact_key(None, "test-permit-sweep"),
+            markdown="\n".join(lines),
+            description=f"{len(swept)} test permits revoked",
+        )
     )

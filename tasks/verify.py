@@ -24,7 +24,15 @@ from hotspot import HotSpotAPIError, HotSpotClient
 from settings import settings
 from store import crud
 from store.db import session_scope
-from store.models import MappingState, PermitState, RequestState, TestPermit, utcnow
+from store.models import (
+    NOT_YET_VERIFIED,
+    MappingState,
+    PermitState,
+    RequestState,
+    TestPermit,
+    utcnow,
+)
+from tasks.permits import revoke_test_permit
 from tasks.policy import HOTSPOT_TASK_RETRIES, gather_all, hotspot_client
 from tasks.recorder import Recorder, set_mapping, set_permit
 from tasks.reports import PollProgress
@@ -55,7 +63,13 @@ def lookup_waits() -> Iterator[float]:
 
 @task(name="poll-hotspot", **HOTSPOT_TASK_RETRIES)
 async def verify_test_permits(request_id: int, timeout: float | None = None) -> VerificationReport:
-    """Wait until every issued TEST123 is visible to enforcement, or the timeout passes."""
+    """Wait until every issued TEST123 is visible to enforcement, or the timeout passes.
+
+    Every mapping not yet verified that has a permit out is watched, including one that
+    waited or failed in an earlier run: a permit that showed late is found on any re-run.
+    At the timeout, a permit HotSpot says is active but enforcement does not show will never
+    show: it is revoked at once. One HotSpot has not propagated yet is left to a later run.
+    """
     logger = get_run_logger()
     timeout = settings.verify_timeout_seconds if timeout is None else timeout
     with session_scope() as session:
@@ -65,14 +79,16 @@ async def verify_test_permits(request_id: int, timeout: float | None = None) -> 
         already = [
             m.spot_id for m in mappings if m.state in (MappingState.verified, MappingState.live)
         ]
-        issued = [m for m in mappings if m.state == MappingState.test_issued]
-        active = crud.active_permits(session, mapping_ids=[m.id for m in issued])
+        unverified = [m for m in mappings if m.state in NOT_YET_VERIFIED]
+        active = crud.active_permits(session, mapping_ids=[m.id for m in unverified])
         waiting = [
             permit
-            for m in issued
-            if (permit := active.get(m.id or 0)) is not None and permit.state == PermitState.issued
+            for m in unverified
+            if (permit := active.get(m.id or 0)) is not None
+            and permit.state in (PermitState.issued, PermitState.visible)
         ]
     watch = Watch(request_id, waiting, token=token, timeout=timeout)
+    missing: list[TestPermit] = []
     if waiting:
         async with hotspot_client() as hotspot, watch.record:
             reporter = asyncio.create_task(watch.report_progress())
@@ -80,10 +96,11 @@ async def verify_test_permits(request_id: int, timeout: float | None = None) -> 
                 await gather_all(watch.until_visible(hotspot, permit) for permit in waiting)
             finally:
                 reporter.cancel()
+            missing = [p for p in waiting if p.spot_id not in set(watch.visible)]
+            never = [p for p in missing if p.id in watch.active]
+            await gather_all(revoke_test_permit(hotspot, p, token, watch.record) for p in never)
         await watch.publish()
-    seen = set(watch.visible)
-    missing = [p for p in waiting if p.spot_id not in seen]
-    _record_missing(missing, timeout=timeout)
+    _record_missing(missing, never_visible=watch.active, timeout=timeout)
     with session_scope() as session:
         request = crud.get_request(session, request_id=request_id)
         crud.set_request_state(session, request=request, state=RequestState.verified, reason=None)
@@ -102,6 +119,9 @@ class Watch:
         self.started = time.monotonic()
         self.deadline = self.started + timeout
         self.visible: list[str] = []
+        # Permits HotSpot says are active (propagated): if the lookup never shows them, they
+        # never will.
+        self.active: set[int] = set()
         self.record = Recorder()
         self.progress = PollProgress(request_id, self.total)
         self._reported = -1
@@ -120,6 +140,7 @@ class Watch:
                 propagated = await self._propagated(hotspot, permit)
                 if not propagated:
                     continue
+                self.active.add(permit.id or 0)
             # Active (or the time is up): only the enforcement lookup decides.
             if await self._look_up(hotspot, permit):
                 return
@@ -162,21 +183,33 @@ class Watch:
         await self.progress.update(seen, elapsed)
 
 
-def _record_missing(permits: list[TestPermit], *, timeout: float) -> None:
-    """Say, per SpotID, why its TEST123 is not visible and what ops should do."""
+def _record_missing(permits: list[TestPermit], *, never_visible: set[int], timeout: float) -> None:
+    """Say, per SpotID, why its TEST123 is not visible and what happens next."""
     with session_scope() as session:
         for permit in permits:
-            mapping = crud.get_mapping(session, mapping_id=permit.mapping_id)
-            if permit.with_company_token:
+            if permit.id not in never_visible:
+                state = MappingState.test_issued
+                reason = (
+                    f"HotSpot has not propagated TEST123 after {timeout:.0f} s; the permit stays "
+                    "out and is checked again when the request is retried"
+                )
+            elif permit.with_company_token:
                 state = MappingState.failed
                 reason = (
                     f"TEST123, pushed with the company token, is not visible after "
-                    f"{timeout:.0f} s; check the SpotID and the token with HotSpot, then retry"
+                    f"{timeout:.0f} s (revoked); check the SpotID and the token with HotSpot, "
+                    "then retry"
                 )
             else:
                 state = MappingState.waiting_on_ops
                 reason = (
                     f"TEST123 is not visible after {timeout:.0f} s and no company token is on "
-                    "file; the operator most likely needs the company's HotSpot token"
+                    "file (revoked); the operator most likely needs the company's HotSpot token"
                 )
-            crud.set_mapping_state(session, mapping=mapping, state=state, reason=reason)
+            crud.set_mapping_state(
+                session,
+                mapping_id=permit.mapping_id,
+                state=state,
+                reason=reason,
+                expected=NOT_YET_VERIFIED,
+            )

@@ -10,11 +10,22 @@ Races between two requests are decided by the database when the mapping is inser
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 from pydantic import BaseModel
 
 from store.models import Company
+
+
+def operates(operators: Iterable[str], operator: str) -> bool:
+    """Whether `operator` (as HotSpot writes it) is one of `operators`: case and spacing
+    never matter."""
+
+    def key(name: str) -> str:
+        return " ".join(name.split()).casefold()
+
+    return key(operator) in {key(known) for known in operators}
 
 
 class Ownership(StrEnum):
@@ -56,7 +67,7 @@ def who_owns(
             ),
             customer_reason=TAKEN_FOR_CUSTOMER,
         )
-    if operator is not None and company.operates(operator):
+    if operator is not None and operates(company.hotspot_operators, operator):
         return OwnershipVerdict(ownership=Ownership.owned)
     on_file = ", ".join(company.hotspot_operators) or "none on file yet"
     return OwnershipVerdict(

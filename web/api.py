@@ -17,14 +17,17 @@ from parsers import NotASpotIDRequest, UnreadableInput
 from store import crud
 from store.db import session_scope
 from store.schemas import RequestOutcome
-from web.security import StaffOnly
+from web.security import StaffOnly, StaffRoute
 from web.submit import form_json, submit_form
 
-router = APIRouter(prefix="/api", tags=["requests"], dependencies=[StaffOnly])
+router = APIRouter(
+    prefix="/api", tags=["requests"], dependencies=[StaffOnly], route_class=StaffRoute
+)
 
 UNAUTHORIZED = {401: {"description": "No valid staff key in the X-API-Key header."}}
 NOT_FOUND = {404: {"description": "No request with that id."}}
 NOT_JSON = {400: {"description": "The body could not be read as JSON."}}
+TOO_LARGE = {413: {"description": "The body is larger than WEB_MAX_BODY_BYTES."}}
 
 
 class SpotIn(BaseModel):
@@ -58,7 +61,8 @@ def _invalid(loc: tuple[str, ...], message: str, value: object) -> RequestValida
     status_code=status.HTTP_201_CREATED,
     responses={200: {"model": RequestOutcome, "description": "Already received"}}
     | UNAUTHORIZED
-    | NOT_JSON,
+    | NOT_JSON
+    | TOO_LARGE,
 )
 async def create_request(body: FormRequest, request: Request, response: Response) -> RequestOutcome:
     """Store the request and start its onboarding (201); the same body again answers 200."""

@@ -15,10 +15,12 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from settings import settings
 from store.db import migrate
 from web import api, customer
 from web.checks import SpotChecker
-from web.links import ExpiredLink, LinkError
+from web.limits import LimitBody
+from web.links import ExpiredLink, LinkError, RevokedLink
 from web.security import CSRFError
 from web.submit import Launch, Onboardings
 from web.templating import templates
@@ -35,6 +37,8 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
 }
+# Browsers keep to https for a year once they have seen the site over https.
+HSTS = "max-age=31536000"
 
 
 def create_app(*, launch: Launch | None = None) -> FastAPI:
@@ -61,6 +65,7 @@ def create_app(*, launch: Launch | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(customer.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(LimitBody)
 
     @app.middleware("http")
     async def security_headers(
@@ -69,15 +74,17 @@ def create_app(*, launch: Launch | None = None) -> FastAPI:
         response = await call_next(request)
         if request.url.path != "/api/docs":  # Swagger UI loads its own scripts
             response.headers.update(SECURITY_HEADERS)
-        if request.url.path.startswith("/f/"):
+        if request.url.path.startswith(("/f/", "/api/")):  # links, requests, outcomes
             response.headers["Cache-Control"] = "no-store"
+        if request.url.scheme == "https" or settings.form_base_url.startswith("https://"):
+            response.headers["Strict-Transport-Security"] = HSTS
         return response
 
     @app.exception_handler(LinkError)
     async def link_refused(request: Request, exc: LinkError) -> Response:
         hint = (
             "Ask your Offstreet contact for a new link."
-            if isinstance(exc, ExpiredLink)
+            if isinstance(exc, ExpiredLink | RevokedLink)
             else "Open the link exactly as Offstreet sent it, or ask for a new one."
         )
         return page(request, 403, "This link cannot be used", str(exc), hint)

@@ -10,7 +10,7 @@ import uvicorn
 from store import crud
 from store.db import migrate, session_scope
 from web.app import create_app
-from web.links import form_url
+from web.links import IssuedForm, issue_link, revoke_link
 
 LINK_IN_PATH = re.compile(r"/f/[^/?\s]+")
 
@@ -34,12 +34,25 @@ def serve(*, host: str, port: int) -> None:
     uvicorn.run(create_app(), host=host, port=port, proxy_headers=True)
 
 
-def form_link(company: str, *, days: float | None, base_url: str | None) -> str | None:
-    """A signed link to the company's form, or None if there is no such company."""
+def company_id(company: str) -> int | None:
+    """The id of the company by that name, if there is one."""
     migrate()
     with session_scope() as session:
         found = crud.get_company_by_name(session, name=company)
-        company_id = found.id if found else None
-    if company_id is None:
-        return None
-    return form_url(company_id, days=days, base_url=base_url)
+        return found.id if found else None
+
+
+def form_link(company: str, *, days: float | None, base_url: str | None) -> IssuedForm | None:
+    """A new signed link to the company's form, or None if there is no such company.
+
+    Raises `ValueError` for a lifetime over MAX_FORM_LINK_DAYS.
+    """
+    found = company_id(company)
+    return None if found is None else issue_link(found, days=days, base_url=base_url)
+
+
+def revoke_form_link(company: str, link_or_id: str) -> int | None:
+    """Revoke one of the company's links (by id or as sent); its id, or None if there is no
+    such company. Raises `LookupError` when it is not one of the company's links."""
+    found = company_id(company)
+    return None if found is None else revoke_link(found, link_or_id)

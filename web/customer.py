@@ -18,7 +18,7 @@ from starlette.datastructures import ImmutableMultiDict
 from parsers import NotASpotIDRequest, UnreadableInput
 from store import crud
 from store.db import session_scope
-from web.checks import Row, check_rows, hotspot_problems, local_problems
+from web.checks import Row, TooManyChecks, check_rows, hotspot_problems, local_problems
 from web.links import FormLink, LinkError, verify_token
 from web.security import CSRF_FIELD, check_csrf, csrf_token, form_session, keep_session
 from web.status import STEPS, status_view
@@ -40,6 +40,7 @@ class LinkedCompany:
     link: FormLink
     name: str
     locations: list[str]
+    operators: list[str]
 
 
 def linked_company(token: str) -> LinkedCompany:
@@ -50,7 +51,8 @@ def linked_company(token: str) -> LinkedCompany:
         if company is None:
             raise LinkError("This link's company is no longer registered with Offstreet.")
         locations = [loc.name for loc in crud.company_locations(session, company=company)]
-    return LinkedCompany(link=link, name=company.name, locations=locations)
+        operators = list(company.hotspot_operators)
+    return LinkedCompany(link=link, name=company.name, locations=locations, operators=operators)
 
 
 Linked = Annotated[LinkedCompany, Depends(linked_company)]
@@ -127,7 +129,11 @@ async def send_form(request: Request, linked: Linked) -> Response:
     form_error = None if any(row.spot_id for row in rows) else "Enter at least one SpotID."
     checker = request.app.state.spot_checker
     rows_ok = await check_rows(
-        rows, company=linked.name, locations=linked.locations, checker=checker
+        rows,
+        company=linked.name,
+        locations=linked.locations,
+        operators=linked.operators,
+        checker=checker,
     )
     if email_error or form_error or not rows_ok:
         return render_form(
@@ -154,13 +160,26 @@ async def send_form(request: Request, linked: Linked) -> Response:
 
 @router.get("/check")
 async def check_row(request: Request, linked: Linked, row: int = 0) -> JSONResponse:
-    """Check one row as it is typed, against the other rows and HotSpot (for form.js)."""
+    """Check one row as it is typed, against the other rows and HotSpot (for form.js); 429
+    once the link has used up its HotSpot lookups for now (submitting still checks all)."""
     rows = read_rows(request.query_params)
     if not 0 <= row < len(rows):
         return JSONResponse({"detail": "no such row"}, status_code=400)
     local_problems(rows, company=linked.name, locations=linked.locations)
     target = rows[row]
-    await hotspot_problems([target], checker=request.app.state.spot_checker)
+    try:
+        await hotspot_problems(
+            [target],
+            checker=request.app.state.spot_checker,
+            operators=linked.operators,
+            link=linked.link.token,
+        )
+    except TooManyChecks as exc:
+        return JSONResponse(
+            {"detail": str(exc)},
+            status_code=429,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
     return JSONResponse(
         {"row": row, "ok": target.error is None, "error": target.error, "note": target.note}
     )

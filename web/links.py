@@ -1,8 +1,10 @@
 """Signed, expiring form links: the only way a customer reaches their company's form.
 
 A link's token is `<company id>.<expiry, unix seconds>.<signature>`, the signature being
-HMAC-SHA256 over both with a key only the server holds. Nothing is stored per link: a link
-is valid while its signature checks and its expiry is ahead; changing the key voids all.
+HMAC-SHA256 over both with a key only the server holds. A link is valid while its signature
+checks, its expiry (at most MAX_FORM_LINK_DAYS ahead) is ahead and it was not revoked;
+changing the key voids all. Links `form-link` makes are recorded (a digest of the token,
+never the token), so one can be revoked alone.
 """
 
 from __future__ import annotations
@@ -10,13 +12,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import re
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from settings import settings
+from settings import MAX_FORM_LINK_DAYS, settings
+from store import crud
+from store.db import session_scope
+from store.files import generated_key
 
 TOKEN_FORMAT = re.compile(r"(\d{1,12})\.(\d{1,12})\.([A-Za-z0-9_-]{43})")
 
@@ -33,6 +38,10 @@ class ExpiredLink(LinkError):
     """The link was genuine but its time is up."""
 
 
+class RevokedLink(LinkError):
+    """The link was genuine but Offstreet revoked it."""
+
+
 @dataclass(frozen=True)
 class FormLink:
     """A verified link: which company it opens the form for, and until when."""
@@ -42,21 +51,22 @@ class FormLink:
     token: str
 
 
+@dataclass(frozen=True)
+class IssuedForm:
+    """A link `form-link` made: its id (to revoke it), where it leads, and until when."""
+
+    link_id: int
+    url: str
+    expires_at: datetime
+
+
 def signing_key() -> bytes:
     """FORM_LINK_SECRET, or a random key generated once into the data dir (mode 600)."""
     if settings.form_link_secret is not None:
         return settings.form_link_secret.get_secret_value().encode()
-    key_file = settings.data_dir / "form-link.key"
-    if not key_file.exists():
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process made it first: use theirs
-            pass
-        else:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(32))
-    return key_file.read_text().strip().encode()
+    return generated_key(
+        settings.data_dir / "form-link.key", lambda: secrets.token_urlsafe(32)
+    ).encode()
 
 
 def sign(message: str) -> str:
@@ -67,20 +77,77 @@ def sign(message: str) -> str:
 
 def make_token(company_id: int, *, days: float | None = None, now: float | None = None) -> str:
     """A token for the company's form, valid for `days` (FORM_LINK_DAYS by default)."""
-    lifetime = (days if days is not None else settings.form_link_days) * 86400
-    expires_at = int((now if now is not None else time.time()) + lifetime)
+    days = days if days is not None else settings.form_link_days
+    if not 0 < days <= MAX_FORM_LINK_DAYS:
+        raise ValueError(
+            f"a form link lives more than 0 and at most {MAX_FORM_LINK_DAYS} days, not {days:g}"
+        )
+    expires_at = int((now if now is not None else time.time()) + days * 86400)
     payload = f"{company_id}.{expires_at}"
     return f"{payload}.{sign(f'form-link:{payload}')}"
 
 
-def form_url(company_id: int, *, days: float | None = None, base_url: str | None = None) -> str:
-    """The full link a customer opens (WEB_BASE_URL by default)."""
+def token_digest(token: str) -> str:
+    """What the store keeps of a link: enough to recognise it, not enough to use it."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_link(
+    company_id: int, *, days: float | None = None, base_url: str | None = None
+) -> IssuedForm:
+    """A new link to the company's form (WEB_BASE_URL by default), recorded for revocation."""
+    token = make_token(company_id, days=days)
+    expires_at = datetime.fromtimestamp(int(token.split(".")[1]), UTC)
+    with session_scope() as session:
+        issued = crud.record_form_link(
+            session, company_id=company_id, token_digest=token_digest(token), expires_at=expires_at
+        )
+        link_id = issued.id or 0
     base = (base_url or settings.form_base_url).rstrip("/")
-    return f"{base}/f/{make_token(company_id, days=days)}"
+    return IssuedForm(link_id=link_id, url=f"{base}/f/{token}", expires_at=expires_at)
+
+
+def revoke_link(company_id: int, link_or_id: str) -> int:
+    """Revoke one of the company's links, named by its id or by the link itself; its id.
+
+    Raises `LookupError` (saying why) when it is not a live link of that company.
+    """
+    with session_scope() as session:
+        if link_or_id.isdigit():
+            issued = crud.find_form_link(session, link_id=int(link_or_id))
+        else:
+            match = TOKEN_FORMAT.search(link_or_id)
+            if match is None:
+                raise LookupError(f"{link_or_id!r} is neither a form link nor a link id")
+            link = _signed(match.group(0))
+            issued = crud.find_form_link(session, token_digest=token_digest(link.token))
+            if issued is None and link.company_id == company_id:  # made before links were kept
+                issued = crud.record_form_link(
+                    session,
+                    company_id=company_id,
+                    token_digest=token_digest(link.token),
+                    expires_at=datetime.fromtimestamp(link.expires_at, UTC),
+                )
+        if issued is None or issued.company_id != company_id:
+            raise LookupError(f"no form link {link_or_id} of this company")
+        crud.revoke_form_link(session, link=issued)
+        return issued.id or 0
 
 
 def verify_token(token: str, *, now: float | None = None) -> FormLink:
-    """The link the token stands for; `ForgedLink` or `ExpiredLink` if it may not be used."""
+    """The link the token stands for; `ForgedLink`, `ExpiredLink` or `RevokedLink` if it may
+    not be used."""
+    link = _signed(token)
+    if link.expires_at <= (now if now is not None else time.time()):
+        raise ExpiredLink("This link has expired.")
+    with session_scope() as session:
+        if crud.form_link_revoked(session, token_digest=token_digest(token)):
+            raise RevokedLink("This link was withdrawn by Offstreet.")
+    return link
+
+
+def _signed(token: str) -> FormLink:
+    """The link, if Offstreet made the token (whatever its expiry); `ForgedLink` if not."""
     match = TOKEN_FORMAT.fullmatch(token)
     if match is None:
         raise ForgedLink("This link is incomplete or was altered.")
@@ -89,6 +156,4 @@ def verify_token(token: str, *, now: float | None = None) -> FormLink:
     # Constant time: the signature must not be guessable byte by byte from response times.
     if not hmac.compare_digest(signature.encode(), expected.encode()):
         raise ForgedLink("This link is incomplete or was altered.")
-    if int(expires_at) <= (now if now is not None else time.time()):
-        raise ExpiredLink("This link has expired.")
     return FormLink(company_id=int(company_id), expires_at=int(expires_at), token=token)

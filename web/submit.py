@@ -18,7 +18,7 @@ from parsers.form import parse_form
 from store import crud
 from store.db import session_scope
 from store.models import RequestState
-from tasks.intake import admit
+from tasks.intake import admit, starts_a_run
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +100,6 @@ async def submit_form(raw: bytes, *, onboardings: Onboardings) -> tuple[int, Req
     with session_scope() as session:
         request, created = admit(session, raw, parsed)
         request_id, state = request.id or 0, request.state
-    if created and state == RequestState.received:
+    if created and starts_a_run(state):
         await onboardings.start(request_id)
     return request_id, state, created

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
+from uuid import UUID
 
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.objects import FlowRun
 from typer.testing import CliRunner
 
 from cli.main import app
 from parsers import parse_any
 from settings import PROJECT_DIR
+from store import crud
+from store.db import session_scope
 from tasks.intake import record_request
 
 runner = CliRunner()
@@ -65,20 +71,32 @@ def test_parse_unreadable_file_exits_2(tmp_path: Path) -> None:
     assert runner.invoke(app, ["parse", str(bad)]).exit_code == 2
 
 
-def test_onboard_waits_for_token_then_retry_goes_live(store, hotspot) -> None:
+async def read_run_of(request_id: int) -> FlowRun:
+    with session_scope() as session:
+        run_id = crud.get_request(session, request_id=request_id).flow_run_id
+    async with get_client() as client:
+        return await client.read_flow_run(UUID(run_id))
+
+
+def test_onboard_waits_for_token_then_the_token_continues_it(store, hotspot) -> None:
     assert runner.invoke(app, ["seed", str(SEED)]).exit_code == 0
 
     waiting = runner.invoke(app, ["onboard", str(SAMPLE), "--verify-timeout", "2"])
 
     assert waiting.exit_code == 4, waiting.output
     assert 'hotspot-onboard token "Acme Parking"' in waiting.stdout
-    assert "hotspot-onboard retry 1" in waiting.stdout
+    paused = asyncio.run(read_run_of(1))
+    assert paused.state.is_paused(), paused.state  # waiting on a person: not Completed
 
     stored = runner.invoke(app, ["token", "Acme Parking"], input=ACME_TOKEN + "\n")
-    assert stored.exit_code == 0 and ACME_TOKEN not in stored.output
+    assert stored.exit_code == 0, stored.output
+    assert ACME_TOKEN not in stored.output
 
     live = runner.invoke(app, ["retry", "1"])
     assert live.exit_code == 0, live.output
+    run = asyncio.run(read_run_of(1))
+    assert run.id == paused.id and run.state.is_completed()  # one request, one run
+    assert run.run_count == 3  # onboard, token, retry
 
     again = runner.invoke(app, ["onboard", str(SAMPLE)])
     assert again.exit_code == 0
@@ -170,3 +188,16 @@ def test_reject_a_held_request(store) -> None:
     status = json.loads(runner.invoke(app, ["status", "--json"]).stdout)
     assert status["requests"][0]["state"] == "rejected"
     assert status["requests"][0]["reason"] == "rejected by ops: spam"
+
+
+def test_seed_never_prints_a_token_of_a_refused_file(store, tmp_path: Path) -> None:
+    seed_file = tmp_path / "companies.json"
+    for company in (
+        {"contacts": ["a@b.example"], "hotspot_token": "tok-in-clear-0123"},  # no name
+        {"name": "Acme Parking", "hotspot_token": ["tok-in-clear-0123"]},  # not a string
+    ):
+        seed_file.write_text(json.dumps({"companies": [company]}))
+        result = runner.invoke(app, ["seed", str(seed_file)])
+        assert result.exit_code == 2
+        assert "is not a valid seed file" in result.stderr
+        assert "tok-in-clear-0123" not in result.output

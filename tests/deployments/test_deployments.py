@@ -7,72 +7,20 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import ExitStack
-from pathlib import Path
 from uuid import UUID
 
-import pytest
 from prefect.client.orchestration import get_client
 from prefect.flow_runs import aresume_flow_run, wait_for_flow_run
 from prefect.input.actions import aread_flow_run_input
-from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.states import Scheduled
 
-from cli.up import (
-    background,
-    prepare_server,
-    server_command,
-    stack_environment,
-    wait_for_api,
-    worker_command,
-)
 from flows.launch import start_onboarding
-from hotspot.sandbox_process import free_port
 from parsers import parse_any
-from settings import PROJECT_DIR, settings
 from store import crud
 from store.db import session_scope
 from store.models import PermitState
 from tasks.intake import admit
-from tests.utils.databases import throwaway_postgres
-
-ACME_TOKEN = (PROJECT_DIR / "demo/acme-hotspot-token.txt").read_text().strip()
-RATE = 10.0
-
-
-class Stack:
-    """The server's URL and environment, and a way to add workers."""
-
-    def __init__(self, api_url: str, env: dict[str, str], logs: Path, exits: ExitStack) -> None:
-        self.api_url, self.env, self.logs, self._exits = api_url, env, logs, exits
-
-    def add_worker(self, name: str) -> None:
-        self._exits.enter_context(
-            background(worker_command(name), env=self.env, log=self.logs / f"{name}.log")
-        )
-
-
-@pytest.fixture
-def stack(store, hotspot, tmp_path: Path, monkeypatch) -> Iterator[Stack]:  # type: ignore[no-untyped-def]
-    """A Prefect server on a throwaway PostgreSQL database, with the project deployed."""
-    port = free_port()
-    api_url = f"http://127.0.0.1:{port}/api"
-    with throwaway_postgres() as url, ExitStack() as exits:
-        env = stack_environment(api_url=api_url, hotspot_url=hotspot.url, rate=RATE) | {
-            "PREFECT_HOME": str(tmp_path / "prefect"),
-            "PREFECT_API_DATABASE_CONNECTION_URL": url.replace("+psycopg", "+asyncpg"),
-            "VERIFY_TIMEOUT_SECONDS": "3",
-            "VERIFY_FIRST_POLL_SECONDS": "0.2",
-            "HOTSPOT_TASK_RETRY_DELAYS": "[0.2, 0.2]",
-            "HOTSPOT_BACKOFF_SECONDS": "0.05",
-        }
-        exits.enter_context(background(server_command(port), env=env, log=tmp_path / "srv.log"))
-        wait_for_api(api_url)
-        prepare_server(env=env, rate=RATE)
-        monkeypatch.setattr(settings, "onboarding_deployment", env["ONBOARDING_DEPLOYMENT"])
-        with temporary_settings(updates={PREFECT_API_URL: api_url}):
-            yield Stack(api_url, env, tmp_path, exits)
+from tests.deployments.conftest import ACME_TOKEN, RATE, Stack
 
 
 def submit(
@@ -112,7 +60,7 @@ async def test_request_runs_to_live_on_a_worker(stack: Stack, hotspot) -> None:
 
     run = await wait_for_flow_run(await launch(request_id), timeout=180)
 
-    assert run.state.name == "Live", run.state.message
+    assert run.state.name == "Completed", run.state.message
     assert run.name == f"Acme Parking · request {request_id}"
     assert {"source:form", "company:Acme Parking"} <= set(run.tags)
     assert run.deployment_id is not None
@@ -131,7 +79,7 @@ async def test_suspended_for_the_token_then_resumed_through_the_api(stack: Stack
     await aresume_flow_run(run_id, run_input={"token": ACME_TOKEN})
     run = await wait_for_flow_run(run_id, timeout=180)
 
-    assert run.state.name == "Live", run.state.message
+    assert run.state.name == "Completed", run.state.message
     assert await aread_flow_run_input("suspended-token-0-response", flow_run_id=run_id) is None
     with session_scope() as session:
         company = crud.get_company_by_name(session, name="Acme Parking")
@@ -152,7 +100,7 @@ async def test_failed_run_retried_through_the_api(stack: Stack, hotspot) -> None
         await client.set_flow_run_state(run_id, Scheduled(), force=True)
     run = await wait_for_flow_run(run_id, timeout=180)
 
-    assert run.state.name == "Live", run.state.message
+    assert run.state.name == "Completed", run.state.message
     assert Counter(p["spot_id"] for p in hotspot.state()["permits"]) == {"14283": 1, "17777": 1}
     with session_scope() as session:
         for spot in ("14283", "17777"):
@@ -174,7 +122,7 @@ async def test_two_workers_stay_within_hotspot_rate_limit(stack: Stack, hotspot)
 
     runs = await asyncio.gather(*(wait_for_flow_run(r, timeout=240) for r in run_ids))
 
-    assert [run.state.name for run in runs] == ["Live"] * len(runs)
+    assert [run.state.name for run in runs] == ["Completed"] * len(runs)
     state = hotspot.state()
     assert state["rate_limited"] == 0
     assert state["max_requests_in_one_second"] <= RATE
@@ -193,7 +141,7 @@ async def test_held_request_approved_in_the_ui(stack: Stack, hotspot) -> None:
     )
     run = await wait_for_flow_run(run_id, timeout=180)
 
-    assert run.state.name == "Live", run.state.message
+    assert run.state.name == "Completed", run.state.message
 
 
 async def test_unknown_location_is_chosen_in_the_ui(stack: Stack, hotspot) -> None:
@@ -205,7 +153,7 @@ async def test_unknown_location_is_chosen_in_the_ui(stack: Stack, hotspot) -> No
     await aresume_flow_run(run_id, run_input={"location_0": "Lot D"})
     run = await wait_for_flow_run(run_id, timeout=180)
 
-    assert run.state.name == "Live", run.state.message
+    assert run.state.name == "Completed", run.state.message
     with session_scope() as session:
         lines = crud.request_spots(session, request_id=request_id)
     assert [(line.location, line.spot_id) for line in lines] == [
@@ -226,7 +174,7 @@ async def test_unconfirmed_operator_is_confirmed_in_the_ui(stack: Stack, hotspot
     await aresume_flow_run(run_id, run_input={"operator_0": "Add it to the company's operators"})
     run = await wait_for_flow_run(run_id, timeout=180)
 
-    assert run.state.name == "Live", run.state.message
+    assert run.state.name == "Completed", run.state.message
     with session_scope() as session:
         harbor = crud.get_company_by_name(session, name="Harbor Lots")
         assert harbor.hotspot_operators == ["Riverside Lots", "Northgate Parking"]

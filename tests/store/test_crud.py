@@ -4,10 +4,11 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from pydantic import SecretStr
 
 from store import crud
-from store.db import get_engine, session_scope
+from store.db import alembic_config, get_engine, migrate, session_scope
 from store.models import PermitState, RequestSource, SpotMapping, utcnow
 from store.schemas import CompanyIn
 
@@ -161,3 +162,29 @@ def test_never_two_active_test_permits_at_one_mapping(store_url: str) -> None:
         states = [p.state for p in crud.permits_for_spot(session, spot_id="14283")]
         assert states == [PermitState.revoked, PermitState.pending]
         assert crud.permits_for_spot(session, spot_id="14283")[0].revoked_at is not None
+
+
+def test_form_links_are_kept_by_digest_and_revoked_one_by_one(store_url: str) -> None:
+    with session_scope() as session:
+        acme = crud.upsert_company(session, company_in=ACME)
+        expires = utcnow() + timedelta(days=7)
+        first, _ = (
+            crud.record_form_link(
+                session, company_id=acme.id, token_digest=digest, expires_at=expires
+            )
+            for digest in ("a" * 64, "b" * 64)
+        )
+        assert crud.find_form_link(session, token_digest="a" * 64) is first
+        assert crud.find_form_link(session, link_id=first.id) is first
+        crud.revoke_form_link(session, link=first)
+    with session_scope() as session:
+        assert crud.form_link_revoked(session, token_digest="a" * 64)
+        assert not crud.form_link_revoked(session, token_digest="b" * 64)
+        assert not crud.form_link_revoked(session, token_digest="c" * 64)
+
+
+def test_the_issued_links_migration_goes_down_and_up(store_url: str) -> None:
+    command.downgrade(alembic_config(store_url), "0005")
+    assert "issuedlink" not in sa.inspect(get_engine()).get_table_names()
+    migrate(store_url)
+    assert "issuedlink" in sa.inspect(get_engine()).get_table_names()

@@ -73,6 +73,13 @@ class WebServer:
                 self._process.kill()
                 self._process.wait()
 
+    def memory_mib(self) -> tuple[int, int]:
+        """The server's resident memory now and at its peak (VmRSS, VmHWM), in MiB."""
+        assert self._process is not None
+        status = Path(f"/proc/{self._process.pid}/status").read_text()
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        return int(fields["VmRSS"].split()[0]) >> 10, int(fields["VmHWM"].split()[0]) >> 10
+
     def log(self) -> str:
         """What the server printed, for failure messages."""
         self._log.seek(0)

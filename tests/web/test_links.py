@@ -12,7 +12,15 @@ from typer.testing import CliRunner
 from cli.main import app
 from settings import settings
 from web.commands import RedactLinks
-from web.links import ExpiredLink, ForgedLink, make_token, verify_token
+from web.links import (
+    ExpiredLink,
+    ForgedLink,
+    RevokedLink,
+    issue_link,
+    make_token,
+    revoke_link,
+    verify_token,
+)
 
 runner = CliRunner()
 
@@ -57,7 +65,7 @@ def test_form_link_prints_a_working_link(store) -> None:
         app, ["form-link", "Acme Parking", "--days", "3", "--base-url", "https://x.example/"]
     )
     assert result.exit_code == 0, result.output
-    url = result.output.strip()
+    url = result.stdout.strip()  # the link alone; its id (to revoke it) is on stderr
     assert url.startswith("https://x.example/f/")
     link = verify_token(url.rsplit("/", 1)[1])
     assert link.expires_at == pytest.approx(time.time() + 3 * 86400, abs=5)
@@ -87,3 +95,58 @@ def test_access_logs_never_show_a_link() -> None:
     )
     RedactLinks().filter(record)
     assert record.getMessage() == '127.0.0.1 - "GET /f/<link>/requests/3?sent=1" 200'
+
+
+def test_one_link_is_revoked_alone(store) -> None:
+    first = runner.invoke(app, ["form-link", "Acme Parking", "--days", "1"])
+    second = runner.invoke(app, ["form-link", "Acme Parking", "--days", "2"])
+    first_token = first.stdout.strip().rsplit("/", 1)[1]
+    second_token = second.stdout.strip().rsplit("/", 1)[1]
+    assert "hotspot-onboard form-link 'Acme Parking' --revoke 1" in first.stderr
+
+    revoked = runner.invoke(app, ["form-link", "Acme Parking", "--revoke", "1"])
+    assert revoked.exit_code == 0, revoked.output
+    with pytest.raises(RevokedLink):
+        verify_token(first_token)
+    assert verify_token(second_token).company_id == 1, "the other link still works"
+
+    # A link given as sent (even one made before links were recorded) is revoked too.
+    older = make_token(1, days=3)
+    assert runner.invoke(app, ["form-link", "Acme Parking", "--revoke", older]).exit_code == 0
+    with pytest.raises(RevokedLink):
+        verify_token(older)
+    as_sent = second.stdout.strip()
+    assert runner.invoke(app, ["form-link", "Acme Parking", "--revoke", as_sent]).exit_code == 0
+    with pytest.raises(RevokedLink):
+        verify_token(second_token)
+
+
+def test_only_the_company_own_links_can_be_revoked(store) -> None:
+    runner.invoke(app, ["form-link", "Acme Parking"])  # link 1
+    acme_link = make_token(1, days=1)
+    for other in ("1", acme_link, "99", "not-a-link", "1.2.forged-signature"):
+        result = runner.invoke(app, ["form-link", "Harbor Lots", "--revoke", other])
+        assert result.exit_code == 1, other
+        assert result.stderr.startswith(f"cannot revoke {other!r}"), result.stderr
+    assert verify_token(acme_link).company_id == 1, "a link of another company is untouched"
+
+
+def test_a_link_lives_at_most_90_days(store) -> None:
+    for days in ("91", "0", "-1", "36500"):
+        result = runner.invoke(app, ["form-link", "Acme Parking", "--days", days])
+        assert result.exit_code == 2, days
+        assert "Invalid value for --days: a form link lives more than 0 and at most 90 days" in (
+            " ".join(result.stderr.replace("│", " ").split())
+        ), result.stderr
+    assert runner.invoke(app, ["form-link", "Acme Parking", "--days", "90"]).exit_code == 0
+
+
+async def test_a_revoked_link_opens_nothing(web) -> None:  # type: ignore[no-untyped-def]
+    issued = issue_link(1)
+    path = issued.url.removeprefix(settings.form_base_url)
+    assert (await web.client.get(path)).status_code == 200
+    revoke_link(1, str(issued.link_id))
+    for page in (path, f"{path}/check?spot_id=14283&location=Lot+A", f"{path}/requests/1"):
+        response = await web.client.get(page)
+        assert response.status_code == 403, page
+        assert "withdrawn by Offstreet" in response.text and "new link" in response.text

@@ -1,0 +1,88 @@
+"""One run per request at a time: a lease in the store, taken by compare-and-set.
+
+A run takes its request's lease before its first step and renews it while alive; a second run
+of the same request (another worker, a CLI command in another shell) finds it held and stops,
+saying which run holds it. A run that dies (SIGKILL, a lost machine) stops renewing, its lease
+lapses, and the next run takes the request over; `status` calls such a request interrupted.
+A run that loses its lease (it was frozen longer than the lease) is cancelled, so it never
+writes over what the newer run found.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from types import TracebackType
+
+from prefect import get_run_logger
+from prefect.runtime import flow_run
+
+from settings import settings
+from store import crud
+from store.db import session_scope
+
+
+class RequestBusy(Exception):
+    """Another run holds the request's lease."""
+
+    def __init__(self, request_id: int, holder: str, until: object) -> None:
+        run_id = holder.partition("/")[0]
+        super().__init__(
+            f"request {request_id} is being worked on by flow run {run_id} (its hold runs "
+            f"until {until}); this run stops and leaves it to that one"
+        )
+        self.holder_run_id = run_id
+
+
+class RequestLease:
+    """`async with RequestLease(request_id):` — the request is this run's until the block ends."""
+
+    def __init__(self, request_id: int) -> None:
+        self.request_id = request_id
+        # The run and this process: a second process executing the same run is another owner.
+        self.owner = f"{flow_run.id}/{uuid.uuid4().hex[:8]}"
+        self._renewer: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> RequestLease:
+        await asyncio.to_thread(self._take_or_raise)
+        self._renewer = asyncio.create_task(self._renew(asyncio.current_task()))
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._renewer is not None:
+            self._renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renewer
+        with session_scope() as session:
+            crud.release_lease(session, request_id=self.request_id, owner=self.owner)
+
+    def _take_or_raise(self) -> None:
+        with session_scope() as session:
+            held = crud.take_lease(
+                session,
+                request_id=self.request_id,
+                owner=self.owner,
+                seconds=settings.run_lease_seconds,
+            )
+            if held is not None:
+                raise RequestBusy(self.request_id, held.lease_owner or "?", held.lease_expires_at)
+
+    async def _renew(self, run: asyncio.Task[object] | None) -> None:
+        """Renew every third of the lease; if another run took it meanwhile, stop this one."""
+        while True:
+            await asyncio.sleep(settings.run_lease_seconds / 3)
+            try:
+                await asyncio.to_thread(self._take_or_raise)
+            except RequestBusy as busy:
+                get_run_logger().error("Lost the request to another run: %s", busy)
+                if run is not None:
+                    run.cancel()
+                return
+            except Exception as exc:  # the store is unreachable for a moment: try again soon
+                get_run_logger().warning("Could not renew the hold on the request: %s", exc)
