@@ -160,11 +160,13 @@ def _headerless_columns(rows: list[list[str]]) -> tuple[int, int] | None:
     if len(spots) != 1:
         return None
     spot = spots[0]
-    beside = [i for i in (spot - 1, spot + 1) if 0 <= i < width and names(columns[i])]
-    if len(beside) == 2:  # a name and, say, an address: the one without numbers
-        plain = [i for i in beside if not any(_ID_DIGITS.search(c) for c in columns[i])]
-        beside = plain if len(plain) == 1 else []
-    return (beside[0], spot) if len(beside) == 1 else None
+    # The names: the one text column without numbers in it (an address has them), beside it.
+    texts = [
+        i
+        for i, cells in enumerate(columns)
+        if i != spot and names(cells) and not any(_ID_DIGITS.search(c) for c in cells)
+    ]
+    return (texts[0], spot) if len(texts) == 1 and abs(texts[0] - spot) == 1 else None
 
 
 def _csv_rows(text: str, delimiter: str | None = None) -> list[list[str]]:
