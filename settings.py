@@ -184,6 +184,20 @@ class Settings(BaseSettings):
         validation_alias="IMAP_RECONNECT_MAX_SECONDS",
         description="Longest wait between reconnect attempts (backoff from 1 s).",
     )
+    max_message_bytes: int = Field(
+        default=10_000_000,
+        gt=0,
+        validation_alias="MAX_MESSAGE_BYTES",
+        description="A larger email is not downloaded (only its header: IMAP RFC822.SIZE is "
+        "read first) nor parsed; it is kept and filed to Needs review with the reason.",
+    )
+    parse_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        validation_alias="PARSE_TIMEOUT_SECONDS",
+        description="How long the watcher's parser process may take over one email; past "
+        "it the process is restarted and the email filed to Needs review.",
+    )
 
     onboarding_deployment: str = Field(
         default="",

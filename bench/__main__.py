@@ -5,8 +5,9 @@ production. The D = 60 s verification-lag runs (a minute of waiting on the sandb
 propagation delay) go on in the background while the short lag runs, the parse and the intake
 benchmarks run; the overhead, bulk and many-requests benchmarks have the machine to themselves.
 
-Options: `--only NAME[,NAME]` (parse, intake, lag, overhead, bulk, many); `--runs N` and
-`--bulk-runs N`, the repetitions of the overhead (per store) and bulk benchmarks.
+Options: `--only NAME[,NAME]` (parse, hostile, corpus, intake, lag, overhead, bulk, many);
+`--runs N` and `--bulk-runs N`, the repetitions of the overhead (per store) and bulk
+benchmarks.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
 
-from bench import bulk, intake, many, parse_cost, verify_lag
+from bench import bulk, corpus, intake, many, parse_cost, parse_hostile, verify_lag
 from bench.common import BENCH_DIR, Figure, machine
 from stack.prefect import PrefectServer, asyncpg_url
 from stack.sandbox import SandboxProcess
 from testing.databases import throwaway_postgres
 
-ALL = ("parse", "intake", "lag", "overhead", "bulk", "many")
+ALL = ("parse", "hostile", "corpus", "intake", "lag", "overhead", "bulk", "many")
 # The table's order: the issue's, then what is reported without a target.
 ORDER = ("intake", "parse", "verification", "bulk", "orchestration", "many", "store", "peak")
 
@@ -48,8 +49,14 @@ def table(figures: list[Figure]) -> str:
 
 def run(only: set[str], *, runs: int, bulk_runs: int) -> list[Figure]:
     figures: list[Figure] = []
-    if only == {"parse"}:
-        return parse_cost.measure(say=say)
+    if only <= {"parse", "hostile", "corpus"}:  # the parser alone: no servers to start
+        if "parse" in only:
+            figures += parse_cost.measure(say=say)
+        if "hostile" in only:
+            figures += parse_hostile.measure(say=say)
+        if "corpus" in only:
+            figures += corpus.measure(say=say)
+        return figures
     for stale in ("work", "logs"):  # each run's stores and logs, from a clean slate
         shutil.rmtree(BENCH_DIR / stale, ignore_errors=True)
     with (
@@ -74,6 +81,11 @@ def run(only: set[str], *, runs: int, bulk_runs: int) -> list[Figure]:
         if "parse" in only:
             say("parse cost")
             figures += parse_cost.measure(say=say)
+        if "hostile" in only:
+            say("parse time of hostile bodies")
+            figures += parse_hostile.measure(say=say)
+        if "corpus" in only:
+            figures += corpus.measure(say=say)
         if "intake" in only:
             say("intake latency")
             figures += intake.measure(server, hotspot_url=sandbox.url, say=say)

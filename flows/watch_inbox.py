@@ -17,6 +17,7 @@ from inbox.imap import CONNECTION_ERRORS, Inbox
 from inbox.replies import ReplyKind
 from settings import settings
 from store.models import Disposition
+from tasks import parse_worker
 from tasks.email_intake import file_email, take_in_email
 from tasks.replies import reply_to_requester
 
@@ -27,6 +28,7 @@ async def watch_inbox(once: bool = False) -> int:
     logger = get_run_logger()
     onboardings: set[asyncio.Task[object]] = set()
     taken, delay = 0, 1.0
+    await asyncio.to_thread(parse_worker.WORKER.warm_up)  # emails are parsed in it
     while True:
         try:
             with Inbox(settings) as inbox:

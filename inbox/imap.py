@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import imaplib
+import re
 import shlex
 import ssl
 import subprocess
@@ -23,8 +24,24 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+# The header of a message too large to download: enough to file and report it.
+HEADER_BYTES = 64 * 1024
+_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
+
+
 class MailboxConfigError(RuntimeError):
     """The mailbox settings cannot work (no credentials, a failing token command)."""
+
+
+class HeaderOnly(bytes):
+    """The header of a message over MAX_MESSAGE_BYTES, its body left on the server."""
+
+    full_size: int  # RFC822.SIZE: the whole message's size on the server
+
+    def __new__(cls, header: bytes, full_size: int) -> HeaderOnly:
+        value = super().__new__(cls, header)
+        value.full_size = full_size
+        return value
 
 
 class Inbox:
@@ -84,13 +101,30 @@ class Inbox:
         return sorted(int(uid) for uid in self.mailbox.uids("ALL"))
 
     def fetch(self, uid: int) -> bytes | None:
-        """The message's exact bytes, without marking it seen; None if it is gone."""
-        typ, data = self.mailbox.client.uid("FETCH", str(uid), "(BODY.PEEK[])")
+        """The message's exact bytes, without marking it seen; None if it is gone.
+
+        Its size is asked first: a message over MAX_MESSAGE_BYTES is not downloaded, only
+        the first HEADER_BYTES of its header, returned as a `HeaderOnly`.
+        """
+        typ, data = self.mailbox.client.uid("FETCH", str(uid), "(RFC822.SIZE)")
+        if typ != "OK":
+            raise imaplib.IMAP4.error(f"FETCH {uid} RFC822.SIZE failed: {data!r}")
+        sizes = [_SIZE.search(item) for item in data if isinstance(item, bytes)]
+        size = next((int(found.group(1)) for found in sizes if found), None)
+        if size is None:
+            return None
+        if size > self.settings.max_message_bytes:
+            header = self._fetch_body(uid, f"BODY.PEEK[HEADER]<0.{HEADER_BYTES}>")
+            return None if header is None else HeaderOnly(header, size)
+        return self._fetch_body(uid, "BODY.PEEK[]")
+
+    def _fetch_body(self, uid: int, item: str) -> bytes | None:
+        typ, data = self.mailbox.client.uid("FETCH", str(uid), f"({item})")
         if typ != "OK":
             raise imaplib.IMAP4.error(f"FETCH {uid} failed: {data!r}")
-        for item in data:
-            if isinstance(item, tuple) and len(item) == 2:
-                return bytes(item[1])
+        for part in data:
+            if isinstance(part, tuple) and len(part) == 2:
+                return bytes(part[1])
         return None
 
     def move(self, uid: int, folder: str) -> None:
@@ -144,4 +178,4 @@ def _oauth2_token(command: str) -> str:
     return token
 
 
-__all__ = ["CONNECTION_ERRORS", "Inbox", "MailboxConfigError"]
+__all__ = ["CONNECTION_ERRORS", "HEADER_BYTES", "HeaderOnly", "Inbox", "MailboxConfigError"]

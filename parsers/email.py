@@ -1,9 +1,14 @@
 """Read a SpotID request out of a raw email (RFC 5322 bytes).
 
 What counts, in order: the sender's newest text (quoted history and signatures are
-ignored), text/plain when it yields pairs else the HTML alternative, then .txt and CSV
-attachments. When all that holds no SpotIDs, a forward is read from the forwarded part
-(inline, or an attached message/rfc822); when nothing at all was found, the subject line.
+ignored), text/plain when it yields pairs else the HTML alternative, then .txt attachments and
+spreadsheets (CSV, TSV, XLSX; old .xls, .ods and .numbers files are a warning). When all that
+holds no SpotIDs, a forward is read from the forwarded part (inline, or an attached
+message/rfc822); when nothing at all was found, the subject line.
+
+Bounds (`parsers.limits.Limits`, passed in by the caller): a message over
+`max_message_bytes` is refused unread (`MessageTooLarge`); past the other bounds the rest of a
+text or a spreadsheet is left unread and a warning says so, which sends the request to review.
 
 Outcome rules:
 - pairs found: a `SpotIDRequest` (warnings list what was unsure, and send it to review);
@@ -23,9 +28,11 @@ from parsers import headers, mime, quoting
 from parsers.authentication import read_sender_evidence
 from parsers.extraction import Extraction
 from parsers.html import html_to_text
+from parsers.limits import DEFAULT_LIMITS, Limits, MessageTooLarge, first_lines
 from parsers.lines import extract_text
-from parsers.message import PARSE_POLICY
+from parsers.message import PARSE_POLICY, header_budget
 from parsers.models import NotASpotIDRequest, SpotIDRequest, UnreadableInput
+from parsers.sheets import read_xlsx
 from parsers.tables import read_csv
 
 _KNOWN_HEADERS = frozenset(
@@ -35,17 +42,31 @@ _KNOWN_HEADERS = frozenset(
 _MAX_NESTING = 5
 
 
-def parse_email(raw: bytes | str) -> SpotIDRequest:
+def parse_email(raw: bytes | str, *, limits: Limits = DEFAULT_LIMITS) -> SpotIDRequest:
     """Parse one raw email into a request; see the module docstring for the outcomes."""
+    size = len(raw.encode("utf-8", "replace") if isinstance(raw, str) else raw)
+    if size > limits.max_message_bytes:
+        raise MessageTooLarge(
+            f"the message is {size:,} bytes, over the {limits.max_message_bytes:,} bytes read"
+        )
+    try:
+        with header_budget(limits):
+            return _parse(raw, limits)
+    except RecursionError as exc:  # the stdlib's address parser recurses into comments
+        raise UnreadableInput("nested too deeply to read (header comments or parts)") from exc
+
+
+def _parse(raw: bytes | str, limits: Limits) -> SpotIDRequest:
     message = _message(raw)
     subject = headers.header(message, "Subject")
     address, name = headers.sender(message)
     reason = headers.refusal(message, subject, address)
     if reason:
         raise NotASpotIDRequest(reason)
-    found = _read_message(message, forward=quoting.is_forward_subject(subject), depth=0)
+    reading = _Reading(limits)
+    found = reading.message(message, forward=quoting.is_forward_subject(subject), depth=0)
     if found.empty and subject:
-        from_subject = extract_text(subject)
+        from_subject = extract_text(subject, limits)
         if from_subject.pairs:
             found = from_subject
     if found.empty:
@@ -70,6 +91,8 @@ def _message(raw: bytes | str) -> Message:
         raise UnreadableInput("empty input; not an email")
     try:
         message = email.message_from_bytes(raw, policy=PARSE_POLICY)
+    except MessageTooLarge:
+        raise
     except Exception as exc:  # the stdlib parser is lenient; this is its last resort
         raise UnreadableInput(f"not an email: {exc}") from exc
     if not any(key.lower() in _KNOWN_HEADERS for key in message.keys()):
@@ -77,48 +100,66 @@ def _message(raw: bytes | str) -> Message:
     return message
 
 
-def _read_message(message: Message, *, forward: bool, depth: int) -> Extraction:
-    body = mime.collect(message)
-    found = _best_body(body, forward=forward)
-    for _name, text in body.texts:
-        found.extend(extract_text(text))
-    for name, text in body.csvs:
-        found.extend(read_csv(text, name))
-    for name in body.sheets:
-        found.warn(f"attachment {name!r} is a spreadsheet we cannot read; check it by hand")
-    if not found.pairs and depth < _MAX_NESTING:
-        for attached in body.messages:
-            inner = _read_message(attached, forward=False, depth=depth + 1)
-            if inner.pairs:
-                found.extend(inner)
-                break
-    return found
+class _Reading:
+    """Reading one message's parts under the caller's bounds."""
 
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
 
-def _best_body(body: mime.Body, *, forward: bool) -> Extraction:
-    """text/plain when it yields pairs, else the HTML version, else whichever has warnings."""
-    plain = _read_text("\n".join(body.plain), forward=forward, depth=0)
-    if plain.pairs or not body.html:
-        return plain
-    html = "\n".join(html_to_text(part) for part in body.html)
-    rendered = _read_text(html, forward=forward, depth=0)
-    return rendered if rendered.pairs or plain.empty else plain
+    def message(self, message: Message, *, forward: bool, depth: int) -> Extraction:
+        body = mime.collect(message)
+        found = self.best_body(body, forward=forward)
+        for _name, text in body.texts:
+            found.extend(extract_text(text, self.limits))
+        for name, text, delimiter in body.csvs:
+            found.extend(read_csv(text, name, self.limits, delimiter=delimiter))
+        for name, data in body.workbooks:
+            found.extend(read_xlsx(data, name, self.limits))
+        for name in body.sheets:
+            found.warn(f"attachment {name!r} is a spreadsheet we cannot read; check it by hand")
+        if not found.pairs and depth < _MAX_NESTING:
+            for attached in body.messages:
+                inner = self.message(attached, forward=False, depth=depth + 1)
+                if inner.pairs:
+                    found.extend(inner)
+                    break
+        return found
 
+    def best_body(self, body: mime.Body, *, forward: bool) -> Extraction:
+        """text/plain when it yields pairs, else the HTML version, else whichever has warnings."""
+        plain = self.text("\n".join(body.plain), forward=forward, depth=0)
+        if plain.pairs or not body.html:
+            return plain
+        size = sum(len(part) for part in body.html)
+        if size > self.limits.max_html_chars:
+            plain.warn(
+                f"the HTML version is {size:,} characters, over the "
+                f"{self.limits.max_html_chars:,} read; check it by hand"
+            )
+            return plain
+        html = "\n".join(html_to_text(part) for part in body.html)
+        rendered = self.text(html, forward=forward, depth=0)
+        return rendered if rendered.pairs or plain.empty else plain
 
-def _read_text(text: str, *, forward: bool, depth: int) -> Extraction:
-    """The newest text's pairs; if it has none, those of the message it forwards."""
-    parts = quoting.split(text, forward=forward)
-    found = _read_new(parts.new)
-    if not found.pairs and parts.forwarded is not None and depth < _MAX_NESTING:
-        found.extend(_read_text(parts.forwarded, forward=False, depth=depth + 1))
-    return found
+    def text(self, text: str, *, forward: bool, depth: int) -> Extraction:
+        """The newest text's pairs; if it has none, those of the message it forwards."""
+        text, total = first_lines(text, self.limits.max_lines)
+        parts = quoting.split(text, forward=forward)
+        found = self.new(parts.new)
+        if not found.pairs and parts.forwarded is not None and depth < _MAX_NESTING:
+            found.extend(self.text(parts.forwarded, forward=False, depth=depth + 1))
+        if total > self.limits.max_lines:
+            found.warn(
+                f"the message has {total:,} lines and only the first {self.limits.max_lines:,} "
+                "were read; check the rest by hand"
+            )
+        return found
 
-
-def _read_new(text: str) -> Extraction:
-    """Read above the signature; if that holds no pairs, the "sign-off" may have been early."""
-    found = extract_text(quoting.cut_signature(text))
-    if not found.pairs:
-        whole = extract_text(text)
-        if whole.pairs:
-            return whole
-    return found
+    def new(self, text: str) -> Extraction:
+        """Read above the signature; if that holds no pairs, the "sign-off" may have been early."""
+        found = extract_text(quoting.cut_signature(text), self.limits)
+        if not found.pairs:
+            whole = extract_text(text, self.limits)
+            if whole.pairs:
+                return whole
+        return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from parsers.locations import place_key, same_place
 from parsers.models import SpotEntry
 
 _QUOTE_LIMIT = 160
@@ -15,13 +16,31 @@ class Extraction:
 
     pairs: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # What is already in the lists, so a repeat is dropped without scanning them.
+    _seen: set[object] = field(default_factory=set, repr=False, compare=False)
+    _by_spot: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._seen.update(self.pairs, self.warnings)
+        for location, spot_id in self.pairs:
+            self._by_spot.setdefault(spot_id, []).append(location)
 
     def add_pair(self, location: str, spot_id: str) -> None:
-        if (location, spot_id) not in self.pairs:
-            self.pairs.append((location, spot_id))
+        """Add a pair once; the same SpotID for the same place named in the other language
+        (a bilingual email: "Stationnement Wellington", then "Wellington Parking") is a repeat,
+        and the first name written is kept."""
+        if (location, spot_id) in self._seen:
+            return
+        self._seen.add((location, spot_id))
+        named = self._by_spot.setdefault(spot_id, [])
+        if any(same_place(location, other) for other in named):
+            return
+        named.append(location)
+        self.pairs.append((location, spot_id))
 
     def warn(self, message: str) -> None:
-        if message not in self.warnings:
+        if message not in self._seen:
+            self._seen.add(message)
             self.warnings.append(message)
 
     def extend(self, other: Extraction) -> None:
@@ -38,15 +57,18 @@ class Extraction:
         return [SpotEntry(location=loc, spot_id=spot) for loc, spot in self.pairs]
 
     def conflict_warnings(self) -> list[str]:
-        """One SpotID per location and one location per SpotID; anything else needs a human."""
+        """One SpotID per location and one location per SpotID; anything else needs a human.
+
+        A place named in both languages ("Stationnement Berri", "Berri Parking") is one
+        location: two SpotIDs for it are a conflict too."""
         found: list[str] = []
-        by_location: dict[str, list[str]] = {}
+        by_location: dict[object, list[str]] = {}
         by_spot: dict[str, list[str]] = {}
         for location, spot in self.pairs:
-            by_location.setdefault(location.casefold(), []).append(spot)
+            by_location.setdefault(place_key(location), []).append(spot)
             by_spot.setdefault(spot, []).append(location)
         for location, spot in self.pairs:
-            spots = by_location.pop(location.casefold(), [])
+            spots = by_location.pop(place_key(location), [])
             if len(spots) > 1:
                 found.append(f"location {location!r} is given several SpotIDs: {', '.join(spots)}")
             locations = by_spot.pop(spot, [])

@@ -7,6 +7,8 @@ from email.header import decode_header, make_header
 from email.message import Message
 from email.utils import parseaddr
 
+from parsers.limits import MessageTooLarge
+from parsers.message import spend_on_header
 from parsers.normalize import clean_str
 
 _AUTO_HEADERS = ("X-Autoreply", "X-Autorespond", "X-AutoReply-From", "X-Mail-Autoreply")
@@ -14,6 +16,8 @@ _AUTO_SUBJECT = re.compile(
     r"^\s*[\[(]?\s*(?:automatic\s+reply|auto(?:matic)?[\s-]?(?:reply|response)|autoreply"
     r"|out\s+of\s+(?:the\s+)?office|ooo\b|autosvar|abwesenheitsnotiz|abwesend\b"
     r"|automatische\s+antwort|r[ée]ponse\s+automatique|absence\b|respuesta\s+autom[áa]tica"
+    r"|absente?\s+(?:du|de\s+mon)\s+bureau|message\s+d['’]absence|avis\s+d['’]absence"
+    r"|hors\s+du\s+bureau|en\s+cong[ée]\b|en\s+vacances\b"
     r"|risposta\s+automatica|automatisch\s+antwoord|automaattinen\s+vastaus|auto:)",
     re.I,
 )
@@ -31,6 +35,8 @@ def header(message: Message, name: str) -> str | None:
     try:
         value = message[name]
         text = None if value is None else str(value)
+    except MessageTooLarge:
+        raise
     except Exception:
         text = _raw_decoded(message, name)
     if text is None:
@@ -87,6 +93,7 @@ def _raw_decoded(message: Message, name: str) -> str | None:
     """Fallback for headers the policy cannot parse: decode the raw value ourselves."""
     for key, value in _raw_items(message):
         if key.lower() == name.lower():
+            spend_on_header(name, len(value))  # decoding is as costly as parsing
             try:
                 return str(make_header(decode_header(value)))
             except Exception:

@@ -9,6 +9,10 @@ A line we cannot read with certainty is never guessed: it becomes a warning that
 (two numbers for one name, a SpotID of the wrong length, a name that reads like a sentence).
 A lone SpotID without a name borrows one from a neighbouring "Location: Lot A" or "Lot A:"
 line of the same block, else it is a warning too.
+
+The work is linear in the text: every look back from a number reads a bounded window, and
+the bounds of `parsers.limits` (lines, lines with numbers, line length, numbers per line)
+turn whatever lies beyond them into a warning instead of more work.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ from typing import Literal
 
 from parsers import locations
 from parsers.extraction import Extraction, quote
-from parsers.noise import mask
-from parsers.normalize import DASHES, SYMBOLS, normalize_location, normalize_text
+from parsers.limits import DEFAULT_LIMITS, Limits, first_lines
+from parsers.noise import MASK, mask
+from parsers.normalize import DASHES, SYMBOLS, cap_blanks, normalize_location, normalize_text
 from parsers.tables import read_table
 
 _LABEL_GLUED = re.compile(rf"({locations.LABEL})(?=\d)", re.I)
@@ -37,25 +42,36 @@ _AMOUNT = re.compile(
 _LABEL_BEFORE = re.compile(rf"(?:{locations.LABEL})\s*[:#=\-–]?\s*#?\s*$", re.I)
 _LOCATION_LINE = re.compile(
     r"^(?:(?:parking|car\s*park|lot|site|location|facility|property|garage|venue|building"
-    r"|branch|standort|emplacement|ubicaci[oó]n)(?:\s*(?:name|location))?"
-    r"|name\s+of\s+(?:the\s+)?(?:location|site|lot|garage|facility))"
+    r"|branch|standort|emplacement|ubicaci[oó]n|stationnement|lieu|terrain)"
+    r"(?:\s*(?:name|location))?"
+    r"|name\s+of\s+(?:the\s+)?(?:location|site|lot|garage|facility)"
+    r"|nom\s+(?:du|de\s+l['’])\s*(?:stationnement|emplacement|terrain|site|lieu))"
     r"\s*(?:#?\d{1,2})?\s*[:=\t|]\s*(?P<location>\S.*)$",
     re.I,
 )
-# "Registered in England No. 1234567": a number named "No." is a reference, not a SpotID.
+# "Registered in England No. 1234567": a number named "No." is a reference, not a SpotID,
+# unless it names a parking place ("Stationnement Berri no 18002", as Québec writes it).
 _NUMBERED = re.compile(r"[^\W\d_]\s+(?:no|nr|number)\.?\s*$", re.I)
+_PLACE_NUMBERED = re.compile(
+    r"\b(?:stationnement|parking|parc|lot|garage|emplacement|terrain)\b[^\W\d_]*"
+    r"(?:\s+[^\W\d_][\w'’-]*){1,4}\s+(?:no|n[°º])\.?\s*$",
+    re.I,
+)
 # "Lot 101", "Store #1234": a number glued to a facility word may be part of the name.
 _NAME_NUMBER = re.compile(
     r"(?:\b(?:lot|garage|store|shop|level|deck|building|site|location|structure|ramp|facility"
     r"|zone|area|section|gate|entrance|branch|station|terminal|parking|park|plaza|center|centre"
-    r"|tower|office|property|parkhaus|parkplatz)\s*#?|[^\W\d_]\s*#)\s*$",
+    r"|tower|office|property|parkhaus|parkplatz|stationnement|terrain|niveau|étage|porte"
+    r"|entrée|aire|quai|tour|édifice|bâtiment|secteur)\s*#?|[^\W\d_]\s*#)\s*$",
     re.I,
 )
 _HEADING = re.compile(r"^(?P<location>[^\W\d_][^:]{0,50}):$")
 _LONG_LINE = 2000
-# Runs of blanks wider than this are still one separator; capping them keeps regexes linear.
-_WIDE = 8
-_WIDE_SPACE = re.compile(r" {8,}")
+# How far the label and name patterns look back from a number: their longest match, with
+# blank runs capped (`cap_blanks`), is under 100 characters.
+_LOOK_BACK = 120
+_DIGIT = re.compile(r"\d")
+_ID_DIGITS = re.compile(r"\d{3}")
 _NEIGHBOURS = 3
 _TITLE_WORDS = 5
 
@@ -72,29 +88,52 @@ class _Line:
     # "label" (Location: Lot A) serves lines above and below, "heading" (Lot A:) those
     # below, "title" (a bare short line) only a labelled SpotID directly below it.
     name_kind: Literal["label", "heading", "title"] = "title"
+    # A line without digits: the name it offers is read only when a neighbour needs it.
+    plain: str | None = None
 
     @property
     def has_numbers(self) -> bool:
         return bool(self.pairs or self.orphan or self.warning)
 
+    def named(self) -> _Line:
+        if self.plain is not None:
+            offered = _named(_prepare(self.plain))
+            self.name, self.name_kind, self.plain = offered.name, offered.name_kind, None
+        return self
 
-def extract_text(text: str) -> Extraction:
+
+def extract_text(text: str, limits: Limits = DEFAULT_LIMITS) -> Extraction:
     """All pairs and warnings in `text`, in the order they are written."""
-    lines = _split_lines(normalize_text(text))
+    found = Extraction()
+    text, total = first_lines(normalize_text(text), limits.max_lines)
+    if total > limits.max_lines:
+        found.warn(
+            f"the text has {total:,} lines and only the first {limits.max_lines:,} were read; "
+            "check the rest by hand"
+        )
+    lines = _split_lines(text)
     reads: list[_Line] = []
     tables: dict[int, Extraction] = {}
-    index = 0
+    index = number_lines = 0
     while index < len(lines):
-        table = read_table(lines, index)
+        table = read_table(lines, index, limits)
         if table is not None:
             tables[index], end = table
             reads.extend(_Line() for _ in range(index, end))
             index = end
             continue
-        reads.append(_read_line(lines[index]))
+        read = _read_line(lines[index], limits)
+        number_lines += read.has_numbers
+        if number_lines > limits.max_number_lines:
+            found.warn(
+                f"more than {limits.max_number_lines:,} lines hold numbers; only the first "
+                f"{limits.max_number_lines:,} were read: check the rest by hand"
+            )
+            break
+        reads.append(read)
         index += 1
+    lines = lines[: len(reads)]
     _resolve_orphans(lines, reads)
-    found = Extraction()
     for number, read in enumerate(reads):
         if number in tables:
             found.extend(tables[number])
@@ -105,15 +144,27 @@ def extract_text(text: str) -> Extraction:
     return found
 
 
-def _read_line(raw: str) -> _Line:
+def _read_line(raw: str, limits: Limits = DEFAULT_LIMITS) -> _Line:
     """Read one line on its own (neighbours are consulted later, for lone SpotIDs)."""
-    line = _LABEL_GLUED.sub(r"\1 ", _BULLET.sub("", raw)).rstrip()
-    line = _LABEL_INDEX.sub(r"\1 ", _WIDE_SPACE.sub(" " * _WIDE, line))
+    if not _DIGIT.search(raw):
+        return _Line(plain=raw)
+    if len(raw) > limits.max_line_chars:
+        if not _ID_DIGITS.search(raw):
+            return _Line()
+        return _Line(warning=f"a line of {len(raw):,} characters, too long to read: {quote(raw)}")
+    line = _prepare(raw)
     masked = mask(line)
-    tokens = [(t, kind) for t in _TOKEN.finditer(masked) if (kind := _kind(t, masked)) is not None]
+    found = list(_TOKEN.finditer(masked))
+    numbers = sum(1 for token in found if _ID_DIGITS.search(token.group(1)))
+    if numbers > limits.max_numbers_per_line:
+        return _Line(
+            warning=f"{numbers} numbers on one line, more than the "
+            f"{limits.max_numbers_per_line} read on a line: {quote(raw)}"
+        )
+    tokens = [(t, kind) for t in found if (kind := _kind(t, masked)) is not None]
     tokens = [pair for i, pair in enumerate(tokens) if not _in_name(line, masked, tokens, i)]
     if not tokens:
-        return _named(line)
+        return _Line(plain=raw)
     names = _names(line, [token for token, _ in tokens])
     well_formed = all(kind == "id" for _, kind in tokens)
     if not well_formed:
@@ -125,9 +176,19 @@ def _read_line(raw: str) -> _Line:
             labelled=_labelled(masked, token.start()),
             warning=f"SpotID without a location: {quote(raw)}",
         )
-    if not all(names) or any(locations.uncertain(name) for name in names):
+    if (
+        not all(names)
+        or any(locations.uncertain(name) for name in names)
+        or _starts_with_noise(line, masked, names, [token for token, _ in tokens])
+    ):
         return _Line(warning=f"cannot tell which SpotID belongs to which location: {quote(raw)}")
     return _Line(pairs=[(name, t.group(1)) for name, (t, _) in zip(names, tokens, strict=True)])
+
+
+def _prepare(raw: str) -> str:
+    """The line without its bullet, labels unglued ("SpotID14283"), blank runs capped."""
+    line = _LABEL_GLUED.sub(r"\1 ", _BULLET.sub("", raw)).rstrip()
+    return _LABEL_INDEX.sub(r"\1 ", cap_blanks(line))
 
 
 def _names(line: str, tokens: list[re.Match[str]]) -> list[str]:
@@ -140,11 +201,32 @@ def _names(line: str, tokens: list[re.Match[str]]) -> list[str]:
     return [locations.after(line[t.end() : ends[i]]) for i, t in enumerate(tokens)]
 
 
+def _starts_with_noise(
+    line: str, masked: str, names: list[str], tokens: list[re.Match[str]]
+) -> bool:
+    """True when a name would open with a quantity, a phone number or a date ("120 places au
+    Stationnement Berri"): what is left of a sentence, not a name."""
+    if MASK not in masked:
+        return False
+    bounds = [0, *(token.end() for token in tokens), len(line)]
+    for name in names:
+        for start, end in zip(bounds, bounds[1:], strict=False):
+            found = line.rfind(name, start, end)
+            if found >= 0 and masked[found] == MASK:
+                return True
+    return False
+
+
 def _kind(token: re.Match[str], masked: str) -> Literal["id", "bad"] | None:
     """Classify a number: a 3–8 digit candidate ("id"), a wrong-shaped SpotID ("bad"), noise."""
     value = token.group(1)
     labelled = _labelled(masked, token.start())
-    if not labelled and _NUMBERED.search(masked[: token.start()]):
+    back = max(0, token.start() - _LOOK_BACK)
+    if (
+        not labelled
+        and _NUMBERED.search(masked, back, token.start())
+        and not _PLACE_NUMBERED.search(masked, back, token.start())
+    ):
         return None
     if value.isdigit():
         if 3 <= len(value) <= 8:
@@ -159,7 +241,10 @@ def _kind(token: re.Match[str], masked: str) -> Literal["id", "bad"] | None:
 def _in_name(line: str, masked: str, tokens: list[tuple[re.Match[str], str]], index: int) -> bool:
     """True for "Lot 101: 14283" and a bare "Lot 14283"; "Airport Lot 14283" gives a SpotID."""
     token = tokens[index][0]
-    if _labelled(masked, token.start()) or not _NAME_NUMBER.search(masked[: token.start()]):
+    start = token.start()
+    if _labelled(masked, start) or not _NAME_NUMBER.search(
+        masked, max(0, start - _LOOK_BACK), start
+    ):
         return False
     if index + 1 < len(tokens):  # only a separator before the next number: "Lot 101: 14283"
         return not locations.before(line[token.end() : tokens[index + 1][0].start()])
@@ -168,7 +253,7 @@ def _in_name(line: str, masked: str, tokens: list[tuple[re.Match[str], str]], in
 
 
 def _labelled(masked: str, start: int) -> bool:
-    return bool(_LABEL_BEFORE.search(masked[:start]))
+    return bool(_LABEL_BEFORE.search(masked, max(0, start - _LOOK_BACK), start))
 
 
 def _named(line: str) -> _Line:
@@ -194,7 +279,7 @@ def _resolve_orphans(lines: list[str], reads: list[_Line]) -> None:
         if read.orphan is None:
             continue
         for neighbour in _neighbours(lines, reads, index):
-            near = reads[neighbour]
+            near = reads[neighbour].named()
             fits = {
                 "label": True,
                 "heading": neighbour < index,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from email.message import Message
 from typing import TypeVar
 
+from parsers.limits import MessageTooLarge
 from parsers.message import PARSE_POLICY
 
 _T = TypeVar("_T")
@@ -24,14 +25,19 @@ _LATIN1_FAMILY = frozenset(
 _CSV_TYPES = frozenset(
     "text/csv application/csv text/comma-separated-values text/x-csv application/x-csv".split()
 )
-_SHEET_TYPES = frozenset(
+_TSV_TYPES = frozenset(["text/tab-separated-values", "text/tsv"])
+_XLSX_TYPES = frozenset(
     [
-        "application/vnd.ms-excel",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "application/vnd.oasis.opendocument.spreadsheet",
+        "application/vnd.ms-excel.sheet.macroenabled.12",
     ]
 )
-_SHEET_SUFFIXES = (".xlsx", ".xls", ".xlsm", ".ods", ".numbers")
+_XLSX_SUFFIXES = (".xlsx", ".xlsm")
+# Spreadsheets we cannot open (old binary Excel, OpenDocument, Numbers): a warning.
+_SHEET_TYPES = frozenset(
+    ["application/vnd.ms-excel", "application/vnd.oasis.opendocument.spreadsheet"]
+)
+_SHEET_SUFFIXES = (".xls", ".ods", ".numbers")
 _MAX_DEPTH = 20
 
 
@@ -42,7 +48,8 @@ class Body:
     plain: list[str] = field(default_factory=list)
     html: list[str] = field(default_factory=list)
     texts: list[tuple[str, str]] = field(default_factory=list)  # .txt attachments
-    csvs: list[tuple[str, str]] = field(default_factory=list)
+    csvs: list[tuple[str, str, str | None]] = field(default_factory=list)  # name, text, delimiter
+    workbooks: list[tuple[str, bytes]] = field(default_factory=list)  # XLSX
     sheets: list[str] = field(default_factory=list)  # spreadsheets we cannot open
     messages: list[Message] = field(default_factory=list)  # attached message/rfc822
 
@@ -85,8 +92,13 @@ def _visit(part: Message, body: Body, depth: int) -> None:
         if attached is not None:
             body.messages.append(attached)
         return
-    if content_type in _CSV_TYPES or lowered.endswith(".csv"):
-        body.csvs.append((name or "attachment.csv", _text(part)))
+    if content_type in _TSV_TYPES or lowered.endswith((".tsv", ".tab")):
+        body.csvs.append((name or "attachment.tsv", _text(part), "\t"))
+    elif content_type in _CSV_TYPES or lowered.endswith(".csv"):
+        body.csvs.append((name or "attachment.csv", _text(part), None))
+    elif content_type in _XLSX_TYPES or lowered.endswith(_XLSX_SUFFIXES):
+        data = _safe(lambda: part.get_payload(decode=True), None)
+        body.workbooks.append((name or "attachment.xlsx", data if isinstance(data, bytes) else b""))
     elif content_type in _SHEET_TYPES or lowered.endswith(_SHEET_SUFFIXES):
         body.sheets.append(name or content_type)
     elif content_type == "text/plain":
@@ -129,5 +141,7 @@ def _safe(read: Callable[[], _T], default: _T) -> _T:
     """Call a stdlib accessor; malformed MIME headers can make any of them raise."""
     try:
         return read()
+    except MessageTooLarge:
+        raise  # over the header budget: the whole message is refused
     except Exception:
         return default

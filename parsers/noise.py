@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from parsers.normalize import lowered_exactly
+
 MASK = "\ue000"
 
 _MONTH = (
@@ -47,12 +49,18 @@ _REFERENCE_WORDS = (
     r"|commande|factura|pedido|reg|registration|registered|hrb|kvk|siret|siren|abn|acn|crn"
     r"|duns|company\s+(?:no|nr|number)|space|stall|bay|card|ending\s+in|last\s+(?:4|four)"
     r"|visa|mastercard|amex|meeting|conference|webinar|dial-in|zoom|teams"
+    # French (Québec): extension, fax, invoice, order, file, account, business and tax numbers.
+    r"|poste|téléc|télécopieur|sans\s+frais|facture|commande|bon\s+de\s+commande|dossier"
+    r"|réf|référence|compte|contrat|permis|plaque|immatriculation|neq|tps|tvq|gst|hst|qst"
+    r"|billet|réservation|confirmation|transaction|reçu|client|cellulaire|cell"
 )
 _UNITS = (
     r"%|percent|spaces|parking\s+spaces|spots|stalls|bays|cars|vehicles|sq\.?\s?ft|sqft"
     r"|square\s+feet|m2|m²|km|mi|miles|ft|feet|meters|metres|kg|lbs?|hours|hrs|minutes|mins"
     r"|seconds|days|weeks|months|years|people|users|customers|employees|units|pcs|pieces"
     r"|times|usd|eur|gbp|cad|chf|aud|dollars?|euros?|pounds?|bucks|plätze|places|plazas"
+    r"|\$|€|cases|espaces|véhicules|voitures|autos|stationnements|heures|jours|semaines|mois"
+    r"|ans|mètres|pieds|étages|niveaux|entrées|sorties|abonnés|abonnements|clients"
     r"|entries|exits|visits|visitors|transactions|tickets|sessions|occupancy|trucks|bikes"
     r"|permits|members|subscribers|passes|reservations|bookings|orders|calls|emails|messages"
     r"|acres|hectares|floors|levels|locations|lots|garages|sites|stores|cities"
@@ -61,7 +69,9 @@ _CURRENCY = r"[$€£¥₹]|\b(?:usd|eur|gbp|cad|chf|aud|us\$|ca\$)"
 
 _PATTERNS = [
     # Addresses and links: digits inside them are part of a name.
-    re.compile(r"\S+@\S+|\b(?:https?://|www\.)\S+", re.I),
+    # (A match can only start where a run of non-blanks does: starting later, it would end
+    # at the same place, so the start is pinned to keep the search linear.)
+    re.compile(r"(?<!\S)\S+@\S+|\b(?:https?://|www\.)\S+", re.I),
     # Dates and times.
     re.compile(r"(?<!\d)\d{1,4}[./-]\d{1,2}[./-]\d{1,4}(?!\d)"),
     re.compile(rf"\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}\b", re.I),
@@ -97,11 +107,12 @@ _PATTERNS = [
     re.compile(rf"\b{_STATE_NAMES},?\s+\d{{5}}(?:-\d{{4}})?\b"),
     re.compile(r"\b(?:zip|postal|post\s*code|postcode|plz|cp)\b(?:\s*code)?[\s:#-]*\d{3,6}", re.I),
     re.compile(
-        r"(?i:stra(?:ss|ß)e|str\.|platz|gasse|allee|rue|calle)\b[^,\n]*,\s*\d{4,5}\s+[A-ZÀ-Þ]"
+        r"(?i:stra(?:ss|ß)e|str\.|platz|gasse|allee|rue|calle)\b[^,\n]{0,200},\s*\d{4,5}\s+[A-ZÀ-Þ]"
     ),
     re.compile(
         r"\b(?:suite|ste|unit|apt|apartment|floor|fl|room|rm|p\.?\s?o\.?\s?box|box|building"
-        r"|bldg|dept|department|étage)\b\.?\s*(?:no\.?|#)?\s*\d+",
+        r"|bldg|dept|department|étage|bureau|local|app|appartement|casier\s+postal|c\.p\.)\b"
+        r"\.?\s*(?:no\.?|#|n[°º])?\s*\d+",
         re.I,
     ),
     re.compile(
@@ -114,22 +125,44 @@ _PATTERNS = [
     ),
     # References, quantities and money.
     re.compile(
-        rf"\b(?:{_REFERENCE_WORDS})\b\.?\s*(?:number|num|no\.?|nr\.?|#|id)?\s*[:#.=-]?"
+        rf"\b(?:{_REFERENCE_WORDS})\b\.?\s*(?:number|num|no\.?|nr\.?|#|id|n[°º]|numéro)?\s*[:#.=-]?"
         r"(?:\s*(?:is|was|of))?\s*#?\s*(?:[a-z]{1,4}-)?\d(?:[\d\-/.]|\s(?=\d))*",
         re.I,
     ),
-    re.compile(rf"(?<![\w])\d[\d,.]*\s*(?:{_UNITS})(?![\w])", re.I),
+    # A number (after a non-word character) up to the end of its run of digits, commas and
+    # dots, then a unit. Only the run's first such number is tried (atomic group), and the
+    # run is never given back (no unit starts with a digit, comma or dot): starting later in
+    # the run would end at the same place, so the result is the same, in linear time. The
+    # masked span is group "span".
+    re.compile(
+        rf"(?<![\d,.])(?>(?<![\w])(?=\d)|[\d,.]*?[,.](?=\d))(?P<span>\d[\d,.]*+)\s*"
+        rf"(?:{_UNITS})(?![\w])",
+        re.I,
+    ),
     re.compile(rf"(?:{_CURRENCY})\s?\d[\d,.]*", re.I),
 ]
 _DIGIT = re.compile(r"\d")
+# Case-insensitive matching is slow: the patterns compiled with re.I also run as exact
+# patterns on the lower-cased line, whenever that gives the same matches (`lowered_exactly`).
+_EXACT = [
+    re.compile(pattern.pattern, pattern.flags & ~re.I) if pattern.flags & re.I else None
+    for pattern in _PATTERNS
+]
 
 
 def mask(line: str) -> str:
     """Blank the digits of every span that is known not to be a SpotID."""
+    if not _DIGIT.search(line):
+        return line  # nothing to blank
+    lowered = lowered_exactly(line)
     chars = list(line)
-    for pattern in _PATTERNS:
-        for match in pattern.finditer(line):
-            for index in range(match.start(), match.end()):
+    for pattern, exact_pattern in zip(_PATTERNS, _EXACT, strict=True):
+        text = line
+        if lowered is not None and exact_pattern is not None:
+            pattern, text = exact_pattern, lowered
+        spanned = "span" in pattern.groupindex
+        for match in pattern.finditer(text):
+            for index in range(match.start("span" if spanned else 0), match.end()):
                 if _DIGIT.match(chars[index]):
                     chars[index] = MASK
     return "".join(chars)

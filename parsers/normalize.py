@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from re import _casefix as re_casefix  # the extra case folds of the re module (stdlib)
 
 # Spaces that mail clients and word processors slip in (nbsp, thin, ideographic ...).
 _ODD_SPACES = re.compile(r"[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
@@ -18,6 +19,46 @@ _EDGE = rf"\s,;:!?{DASHES}=|/\\*•·<>«»‹›_~{SYMBOLS}"
 _TRAILING_PUNCT = re.compile(rf"[.{_EDGE}]+$")
 _LEADING_PUNCT = re.compile(rf"^[{_EDGE}]+")
 _QUOTES = '"“”„'
+
+
+# Runs of blanks wider than this are still one separator; capping them keeps regexes linear
+# (and the patterns that look back from a number within a bounded window).
+WIDE = 8
+_WIDE_BLANKS = re.compile(rf"\s{{{WIDE + 1},}}")
+
+
+def cap_blanks(text: str) -> str:
+    """Every blank run cut to WIDE characters; one with a tab keeps a tab (a cell separator)."""
+    return _WIDE_BLANKS.sub(_capped, text)
+
+
+def _capped(run: re.Match[str]) -> str:
+    return "\t" + " " * (WIDE - 1) if "\t" in run.group() else " " * WIDE
+
+
+# Case-insensitive matching costs about four times exact matching. Matching a pattern with
+# re.I, or the same pattern without it on the lower-cased text, gives the same result
+# whenever lower-casing keeps every position and no character of the text folds to another
+# in a way lower() does not (the dotless i, the long s ...: the extra cases of re itself).
+_EXTRA_CASES = "".join(
+    sorted(
+        {
+            char
+            for key, others in re_casefix._EXTRA_CASES.items()
+            for char in (chr(key), *map(chr, others))
+            if not char.isascii()
+        }
+    )
+)
+_FOLDS_APART = re.compile(f"[{re.escape(_EXTRA_CASES)}]")
+
+
+def lowered_exactly(text: str) -> str | None:
+    """`text` lower-cased, if exact patterns on it match as re.I ones on `text`; else None."""
+    lowered = text.lower()
+    if len(lowered) != len(text) or _FOLDS_APART.search(lowered):
+        return None
+    return lowered
 
 
 def clean_str(value: str) -> str:

@@ -10,11 +10,12 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from inbox.imap import Inbox
-from parsers import NotASpotIDRequest, UnreadableInput, parse_email
+from parsers import NotASpotIDRequest, UnreadableInput
 from store import crud
 from store.db import session_scope
 from store.models import Disposition, InboundMessage, RequestState
 from tasks.intake import admit, keep_unreadable, starts_a_run
+from tasks.parse_worker import parse_email_bounded
 
 DISPOSITION_BY_STATE = {
     RequestState.held: Disposition.held,
@@ -44,7 +45,7 @@ async def take_in_email(inbox: Inbox, uid: int, uidvalidity: int) -> EmailIntake
         return None  # moved away by someone else meanwhile
     with session_scope() as session:
         try:
-            request, created = admit(session, raw, parse_email(raw))
+            request, created = admit(session, raw, await parse_email_bounded(raw))
         except NotASpotIDRequest as exc:
             reason = f"not a SpotID request: {exc}"
             request, created = keep_unreadable(

@@ -15,11 +15,13 @@ import pytest
 from pydantic import SecretStr
 
 from flows.watch_inbox import watch_inbox
+from parsers import Limits
 from settings import settings
 from store import crud
 from store.db import session_scope
 from store.models import InboundMessage
 from store.schemas import CompanyIn
+from tasks import parse_worker
 from tests.servers.dovecot import DovecotError, DovecotServer
 from tests.servers.smtp import SmtpCapture
 
@@ -269,3 +271,45 @@ async def test_certificate_is_verified_against_the_trust_store(mailbox, monkeypa
     monkeypatch.delenv("SSL_CERT_FILE")  # the test CA is not in the system's trust store
     with pytest.raises(ssl.SSLCertVerificationError):
         await watch_inbox(once=True)
+
+
+async def test_an_oversize_email_is_kept_unread_and_intake_goes_on(
+    mailbox, hotspot, monkeypatch
+) -> None:
+    big = request_email({"Stall 1": STALLS["Stall 1"]}) + b"Filler line.\r\n" * 100
+    monkeypatch.setattr(settings, "max_message_bytes", len(big) - 100)
+    mailbox.append(big)
+    mailbox.append(request_email({"Stall 2": STALLS["Stall 2"]}))
+
+    assert await watch_inbox(once=True) == 2
+
+    assert requests_by_state() == {"needs_review": 1, "live": 1}
+    assert len(mailbox.messages("Needs review")) == 1  # the whole message, for a person
+    with session_scope() as session:
+        kept = next(r for r in crud.list_requests(session) if r.state.value == "needs_review")
+    assert "over MAX_MESSAGE_BYTES" in (kept.reason or "")
+    assert kept.raw.endswith(b"\r\n\r\n") and b"Filler line" not in kept.raw  # header only
+    assert [p["spot_id"] for p in hotspot.state()["permits"]] == [STALLS["Stall 2"]]
+
+
+async def test_an_email_over_the_parse_time_limit_is_filed_for_review(
+    mailbox, hotspot, monkeypatch
+) -> None:
+    # The parser's line bounds lifted, so that a megabyte of pairs takes seconds to read.
+    lifted = Limits(max_line_chars=10**9, max_numbers_per_line=10**9, max_number_lines=10**9)
+    monkeypatch.setattr(parse_worker, "limits_from", lambda _settings: lifted)
+    monkeypatch.setattr(settings, "parse_timeout_seconds", 0.5)
+    hostile = request_email({"Stall 3": STALLS["Stall 3"]}).replace(
+        b"Here are our SpotIDs:", b"Stall 3 " + b"Lot A 14283 " * 90_000
+    )
+    mailbox.append(hostile)
+    mailbox.append(request_email({"Stall 4": STALLS["Stall 4"]}))
+
+    assert await watch_inbox(once=True) == 2
+
+    assert requests_by_state() == {"needs_review": 1, "live": 1}
+    with session_scope() as session:
+        kept = next(r for r in crud.list_requests(session) if r.state.value == "needs_review")
+    assert "PARSE_TIMEOUT_SECONDS" in (kept.reason or "") and kept.raw == hostile
+    assert len(mailbox.messages("Needs review")) == 1
+    assert [p["spot_id"] for p in hotspot.state()["permits"]] == [STALLS["Stall 4"]]

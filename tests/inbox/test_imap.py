@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from inbox.imap import Inbox, MailboxConfigError
+from inbox.imap import HeaderOnly, Inbox, MailboxConfigError
 from settings import Settings
 from tests.servers.dovecot import DovecotServer
 
@@ -40,3 +40,19 @@ def test_wrong_password_is_a_clear_configuration_error(dovecot: DovecotServer, m
     with pytest.raises(MailboxConfigError, match="refused the login"):
         with Inbox(wrong):
             pass
+
+
+def test_a_message_over_the_size_bound_is_not_downloaded(
+    dovecot: DovecotServer, monkeypatch
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(dovecot.ca_file))
+    big = RAW + b"Lot B: 15320\r\n" * 200
+    small_uid, big_uid = dovecot.append(RAW), dovecot.append(big)
+    with Inbox(mailbox_settings(dovecot, max_message_bytes=len(big) - 1)) as inbox:
+        assert inbox.fetch(small_uid) == RAW
+        header = inbox.fetch(big_uid)
+        assert isinstance(header, HeaderOnly) and header.full_size == len(big)
+        assert header == RAW.split(b"\r\n\r\n")[0] + b"\r\n\r\n"  # no body
+        inbox.move(big_uid, "Needs review")
+        assert inbox.fetch(big_uid) is None  # gone from the folder
+    assert dovecot.messages("Needs review") == [big]  # untouched on the server
