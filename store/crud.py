@@ -232,21 +232,27 @@ def set_request_state(
 
 
 def take_lease(
-    session: Session, *, request_id: int, owner: str, seconds: float
+    session: Session,
+    *,
+    request_id: int,
+    owner: str,
+    seconds: float,
+    from_dead: str | None = None,
 ) -> OnboardingRequest | None:
-    """Take or renew the request's lease for `owner` (compare and set: free, lapsed, or
-    already `owner`'s). None when taken; else the request as it stands, naming its holder."""
+    """Take or renew the request's lease for `owner` (compare and set: free, lapsed, already
+    `owner`'s, or still `from_dead`'s, a holder known dead). None when taken; else the request
+    as it stands, naming its holder."""
     now = utcnow()
+    takeable = [
+        col(OnboardingRequest.lease_owner).is_(None),
+        col(OnboardingRequest.lease_owner) == owner,
+        col(OnboardingRequest.lease_expires_at) < now,
+    ]
+    if from_dead is not None:
+        takeable.append(col(OnboardingRequest.lease_owner) == from_dead)
     taken = session.execute(
         sa.update(OnboardingRequest)
-        .where(
-            col(OnboardingRequest.id) == request_id,
-            sa.or_(
-                col(OnboardingRequest.lease_owner).is_(None),
-                col(OnboardingRequest.lease_owner) == owner,
-                col(OnboardingRequest.lease_expires_at) < now,
-            ),
-        )
+        .where(col(OnboardingRequest.id) == request_id, sa.or_(*takeable))
         .values(
             lease_owner=owner,
             lease_expires_at=now + timedelta(seconds=seconds),

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 import uuid
 from types import TracebackType
 
@@ -23,6 +25,8 @@ from store import crud
 from store.db import session_scope
 from store.models import RequestState
 from tasks.permits import withdraw_test_permits
+
+HOST = socket.gethostname()
 
 
 class RequestBusy(Exception):
@@ -37,13 +41,28 @@ class RequestBusy(Exception):
         self.holder_run_id = run_id
 
 
+def died_here(holder: str) -> bool:
+    """Whether the holder ran on this machine and its process is gone."""
+    _, host, pid, _ = (holder.split("/") + ["", "", ""])[:4]
+    if host != HOST or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, another user's
+    return False
+
+
 class RequestLease:
     """`async with RequestLease(request_id):` — the request is this run's until the block ends."""
 
     def __init__(self, request_id: int) -> None:
         self.request_id = request_id
-        # The run and this process: a second process executing the same run is another owner.
-        self.owner = f"{flow_run.id}/{uuid.uuid4().hex[:8]}"
+        # The run, and this process on this machine: a second process executing the same run
+        # is another owner, and a holder on this machine whose process is gone is known dead.
+        self.owner = f"{flow_run.id}/{HOST}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
         self._renewer: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> RequestLease:
@@ -64,16 +83,24 @@ class RequestLease:
         with session_scope() as session:
             crud.release_lease(session, request_id=self.request_id, owner=self.owner)
 
-    def _take_or_raise(self) -> None:
+    def _take_or_raise(self, *, from_dead: str | None = None) -> None:
         with session_scope() as session:
             held = crud.take_lease(
                 session,
                 request_id=self.request_id,
                 owner=self.owner,
                 seconds=settings.run_lease_seconds,
+                from_dead=from_dead,
             )
-            if held is not None:
-                raise RequestBusy(self.request_id, held.lease_owner or "?", held.lease_expires_at)
+            holder, until = (held.lease_owner, held.lease_expires_at) if held else (None, None)
+        if holder is None:
+            return
+        if from_dead is None and died_here(holder):
+            # A run killed on this machine (SIGKILL, a closed terminal): no need to wait for
+            # its lease to lapse.
+            self._take_or_raise(from_dead=holder)
+            return
+        raise RequestBusy(self.request_id, holder, until)
 
     async def _renew(self, run: asyncio.Task[object] | None) -> None:
         """Renew every third of the lease; if another run took it meanwhile, stop this one."""
