@@ -207,6 +207,13 @@ class Settings(BaseSettings):
         "request in.",
     )
 
+    run_heartbeat_seconds: int = Field(
+        default=30,
+        ge=30,
+        validation_alias="RUN_HEARTBEAT_SECONDS",
+        description="How often a deployed run tells the Prefect server it is alive (set as "
+        "PREFECT_FLOWS_HEARTBEAT_FREQUENCY on workers); silent for three, it is marked Crashed.",
+    )
     run_lease_seconds: float = Field(
         default=60.0,
         ge=5,

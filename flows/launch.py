@@ -20,7 +20,7 @@ from prefect.deployments import run_deployment
 from prefect.flow_engine import run_flow_async
 from prefect.states import State
 
-from flows.onboard_request import onboard_request
+from flows.onboard_request import onboard_request, request_run_name
 from flows.runs import follow, mark_crashed, read_run, start_again
 from settings import settings
 from store import crud
@@ -75,6 +75,7 @@ async def _deployed_run(request_id: int, *, verify_timeout: float | None) -> Flo
         settings.onboarding_deployment,
         parameters={"request_id": request_id, "verify_timeout": verify_timeout},
         idempotency_key=f"onboard:{key}",
+        flow_run_name=request_run_name(request_id),  # named in the UI before a worker starts it
         tags=[f"source:{source}", f"company:{names.get(request.company_id or 0, 'unknown')}"],
         timeout=0,
     )

@@ -35,7 +35,11 @@ from tasks.verify import verify_test_permits
 
 def run_name() -> str:
     """Runs are named for the company and the request, as ops look for them."""
-    request_id = flow_run.parameters["request_id"]
+    return request_run_name(flow_run.parameters["request_id"])
+
+
+def request_run_name(request_id: int) -> str:
+    """`Acme Parking · request 12` (the sender when no company is known yet)."""
     with session_scope() as session:
         request = crud.get_request(session, request_id=request_id)
         names = crud.company_names(session, company_ids=[request.company_id or 0])

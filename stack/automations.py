@@ -12,13 +12,15 @@ core's Custom Webhook block. Everything is created or updated in place, by name.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import quote, urlencode
 from uuid import UUID
 
 from prefect.blocks.core import Block
 from prefect.blocks.notifications import CustomWebhookNotificationBlock, SlackWebhook
 from prefect.client.orchestration import PrefectClient
-from prefect.events.actions import SendNotification
+from prefect.client.schemas.objects import StateType
+from prefect.events.actions import ChangeFlowRunState, SendNotification
 from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
 from prefect.exceptions import ObjectNotFound
 from pydantic import SecretStr
@@ -96,7 +98,8 @@ async def configure_notifications(
     client: PrefectClient, config: Settings, *, deployment: str
 ) -> None:
     """Create or update the notification blocks and the automations for runs of
-    `deployment`; with no channel configured, remove the automations."""
+    `deployment` (with no channel configured, the notices are removed), and the automation
+    that marks its silent runs Crashed."""
     try:
         watched = await client.read_deployment_by_name(deployment)
     except ObjectNotFound:
@@ -106,16 +109,60 @@ async def configure_notifications(
         for name, block in notification_blocks(config).items()
     ]
     for name, state, subject, body in NOTICES:
-        existing = await client.read_automations_by_name(name)
-        for stale in existing[1:] if block_ids else existing:
-            await client.delete_automation(stale.id)
-        if not block_ids:
+        if block_ids:
+            await _upsert(client, _automation(name, state, subject, body, watched.id, block_ids))
             continue
-        automation = _automation(name, state, subject, body, watched.id, block_ids)
-        if existing:
-            await client.update_automation(existing[0].id, automation)
-        else:
-            await client.create_automation(automation)
+        for stale in await client.read_automations_by_name(name):  # no channel: no notice
+            await client.delete_automation(stale.id)
+    await _upsert(client, crash_detection(config, deployment_id=watched.id))
+
+
+CRASH_DETECTION = "hotspot: a run that stopped sending heartbeats crashed"
+
+
+def crash_detection(config: Settings, *, deployment_id: UUID) -> AutomationCore:
+    """A run of the deployment silent for three heartbeats (its worker or machine died) is
+    marked Crashed, which the failed-or-crashed notice then tells ops (Prefect's own recipe,
+    "detect zombie flows"; workers send heartbeats every RUN_HEARTBEAT_SECONDS)."""
+    return AutomationCore(
+        name=CRASH_DETECTION,
+        description="Created by `hotspot-onboard automations` (and `make up`); edits are replaced.",
+        trigger=EventTrigger(
+            after={"prefect.flow-run.heartbeat"},
+            expect={
+                "prefect.flow-run.heartbeat",
+                "prefect.flow-run.Completed",
+                "prefect.flow-run.Failed",
+                "prefect.flow-run.Cancelled",
+                "prefect.flow-run.Crashed",
+                "prefect.flow-run.Suspended",
+                "prefect.flow-run.Paused",
+            },
+            match={"prefect.resource.id": "prefect.flow-run.*"},
+            for_each={"prefect.resource.id"},
+            posture=Posture.Proactive,
+            threshold=1,
+            within=timedelta(seconds=3 * config.run_heartbeat_seconds),
+        ),
+        actions=[
+            ChangeFlowRunState(
+                state=StateType.CRASHED,
+                message="its worker stopped sending heartbeats: the process or machine died; "
+                "retry it (the request continues where it stopped)",
+            )
+        ],
+    )
+
+
+async def _upsert(client: PrefectClient, automation: AutomationCore) -> None:
+    """Create the automation, or update the one of the same name in place."""
+    existing = await client.read_automations_by_name(automation.name)
+    for stale in existing[1:]:
+        await client.delete_automation(stale.id)
+    if existing:
+        await client.update_automation(existing[0].id, automation)
+    else:
+        await client.create_automation(automation)
 
 
 def _automation(

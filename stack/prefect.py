@@ -53,6 +53,8 @@ def stack_environment(api_url: str, *, home: Path, hotspot_url: str, rate: float
         "HOTSPOT_RATE_LIMIT": f"{rate:g}",
         "HOTSPOT_GLOBAL_RATE_LIMIT": RATE_LIMIT_NAME,
         "ONBOARDING_DEPLOYMENT": ONBOARDING_DEPLOYMENT,
+        # Runs say they are alive this often; silent for three, they are marked Crashed.
+        "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(settings.run_heartbeat_seconds),
     }
 
 

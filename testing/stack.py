@@ -11,6 +11,7 @@ from pathlib import Path
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from stack.prefect import PrefectServer, prepare, stack_environment, worker
+from stack.process import Service
 
 
 @dataclass
@@ -22,8 +23,9 @@ class DeployedStack:
     logs: Path
     _exits: ExitStack
 
-    def add_worker(self, name: str) -> None:
-        self._exits.enter_context(worker(name, env=self.env, log=self.logs / f"{name}.log"))
+    def add_worker(self, name: str) -> Service:
+        """Start a worker (stopped with the stack); its handle, to stop it sooner."""
+        return self._exits.enter_context(worker(name, env=self.env, log=self.logs / f"{name}.log"))
 
 
 @contextmanager
