@@ -16,7 +16,7 @@ import httpx
 import pytest
 from prefect.client.orchestration import SyncPrefectClient
 
-from stack.automations import NOTICES
+from stack.automations import CRASH_DETECTION, NOTICES
 from stack.prefect import ONBOARDING_DEPLOYMENT, RATE_LIMIT_NAME, WORK_POOL
 from stack.process import alive, check_port_free, descendants, free_port, wait_until
 from testing.cli import CLI, SAMPLE, SEED, form_file, fresh_environment
@@ -86,7 +86,7 @@ def test_up_serves_the_ui_with_everything_deployed_and_sigterm_leaves_nothing(
         assert client.read_deployment_by_name(ONBOARDING_DEPLOYMENT).work_pool_name == WORK_POOL
         assert client.read_deployment_by_name("watch-inbox/watch-inbox")
         names = sorted(a.name for a in client.read_automations())
-    assert names == sorted(name for name, *_ in NOTICES)
+    assert names == sorted([CRASH_DETECTION, *(name for name, *_ in NOTICES)])
 
     # Another shell, with what `up` printed: seed first, then a request that waits on ops.
     exports = dict(re.findall(r"^  export (\w+)=(\S+)$", up.output(), re.MULTILINE))

@@ -16,7 +16,7 @@ from prefect.client.orchestration import PrefectClient
 from prefect.flow_runs import wait_for_flow_run
 
 from settings import Settings
-from stack.automations import NOTICES, configure_notifications
+from stack.automations import CRASH_DETECTION, NOTICES, configure_notifications
 from stack.prefect import ONBOARDING_DEPLOYMENT
 from testing.cli import CLI
 from testing.onboarding import launch, submit, wait_for_state
@@ -94,7 +94,9 @@ async def test_ops_are_told_when_a_run_suspends_and_when_one_fails(
             client, Settings(**channels), deployment=ONBOARDING_DEPLOYMENT
         )
         automations = await client.read_automations()
-    assert sorted(a.name for a in automations) == sorted(name for name, *_ in NOTICES)
+    assert sorted(a.name for a in automations) == sorted(
+        [CRASH_DETECTION, *(name for name, *_ in NOTICES)]
+    )
     assert all(len(a.actions) == 2 and a.enabled for a in automations)
     stack.add_worker("worker-1")
 
