@@ -14,6 +14,7 @@ from settings import PROJECT_DIR, settings
 from stack.sandbox import SandboxProcess
 from store import crud
 from store.db import migrate, session_scope
+from store.models import RequestState
 from store.schemas import SeedFile
 
 DEMO_DIR = PROJECT_DIR / "demo"
@@ -73,5 +74,5 @@ def run_demo(console: Console) -> int:
         print_status(console, report)
         calls = sum(sum(codes.values()) for codes in sandbox.state()["requests"].values())
         console.print(f"HotSpot calls made: {calls} (faults included); store: {data_dir}")
-    live = report.requests[-1].state == "live"
+    live = report.requests[-1].state == RequestState.live
     return 0 if live else 1

@@ -33,7 +33,7 @@ from settings import MAX_FORM_LINK_DAYS, settings
 from stack.process import StackError
 from store import crud
 from store.db import migrate, session_scope
-from store.models import WAITING_FOR_A_PERSON, OnboardingRequest, RequestState
+from store.models import AWAITING_APPROVAL, WAITING_ON_A_PERSON, OnboardingRequest, RequestState
 from store.schemas import SeedFile
 from trust import sender_authentication_off_warning
 from trust.ownership import operates
@@ -166,7 +166,7 @@ def retry(request_id: int, verify_timeout: VerifyTimeout = None) -> None:
 
 
 def held_request(
-    session: Session, request_id: int, *, states: tuple[RequestState, ...] = WAITING_FOR_A_PERSON
+    session: Session, request_id: int, *, states: tuple[RequestState, ...] = AWAITING_APPROVAL
 ) -> OnboardingRequest:
     """The request, if it waits for a person's decision; otherwise exit 1 saying why."""
     try:
@@ -216,9 +216,7 @@ def reject(
 
     migrate()
     with session_scope() as session:
-        request = held_request(
-            session, request_id, states=(*WAITING_FOR_A_PERSON, RequestState.waiting_on_ops)
-        )
+        request = held_request(session, request_id, states=WAITING_ON_A_PERSON)
         reject_request(session, request, reason)
     run_onboarding(out, err, request_id, None)  # its run ends on the refusal
     out.print(f"Request {request_id} rejected.")

@@ -16,16 +16,16 @@ from rich.console import Console
 from cli.output import print_outcome
 from store import crud
 from store.db import session_scope
-from store.models import RequestState
+from store.models import Phase, RequestState
 
 EXIT_DONE, EXIT_REFUSED, EXIT_UNREADABLE, EXIT_NOT_A_REQUEST, EXIT_WAITING = 0, 1, 2, 3, 4
 EXIT_BUSY = 5  # another run is at work on the request: follow that one
-EXIT_BY_STATE = {
-    RequestState.live: EXIT_DONE,
-    RequestState.waiting_on_ops: EXIT_WAITING,
-    RequestState.needs_review: EXIT_WAITING,
-    RequestState.held: EXIT_WAITING,
-}
+EXIT_BY_PHASE = {Phase.done: EXIT_DONE, Phase.waiting: EXIT_WAITING}
+
+
+def exit_code(state: RequestState) -> int:
+    """What a script reads of where the request stands: anything else is refused or failed."""
+    return EXIT_BY_PHASE.get(state.phase, EXIT_REFUSED)
 
 
 def run_onboarding(
@@ -45,4 +45,4 @@ def run_onboarding(
     with session_scope() as session:
         outcome = crud.request_outcome(session, request_id=request_id)
     print_outcome(out, outcome)
-    return EXIT_BY_STATE.get(RequestState(outcome.state), EXIT_REFUSED)
+    return exit_code(outcome.state)

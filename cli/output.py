@@ -11,16 +11,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from store.models import IntegrationState, MappingState, Phase, RequestState, SpotVerdict
 from store.schemas import RequestOutcome, StatusReport
 
-STYLE_BY_STATUS = {
-    "live": "green",
-    "already_live": "green",
-    "verified": "green",
-    "waiting_on_ops": "yellow",
-    "needs_review": "yellow",
-    "rejected": "red",
-    "failed": "red",
+STYLE_BY_PHASE = {
+    Phase.done: "green",
+    Phase.waiting: "yellow",
+    Phase.refused: "red",
+    Phase.failed: "red",
 }
 
 
@@ -29,8 +27,8 @@ def console(*, stderr: bool = False) -> Console:
     return Console(stderr=stderr, markup=False, emoji=False)
 
 
-def styled(status: str) -> Text:
-    return Text(status, style=STYLE_BY_STATUS.get(status, ""))
+def styled(status: RequestState | SpotVerdict | MappingState | IntegrationState) -> Text:
+    return Text(status.value, style=STYLE_BY_PHASE.get(status.phase, ""))
 
 
 def print_outcome(console: Console, outcome: RequestOutcome) -> None:

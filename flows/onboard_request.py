@@ -19,7 +19,7 @@ from inbox.replies import ReplyKind
 from settings import settings
 from store import crud
 from store.db import session_scope
-from store.models import RequestState
+from store.models import Phase, RequestState
 from store.schemas import RequestOutcome
 from tasks.golive import mark_live
 from tasks.integration import check_existing_integration
@@ -86,7 +86,7 @@ def final_state(outcome: RequestOutcome) -> State[RequestOutcome]:
     """Prefect's own states, so its filters, dashboard and events tell the truth: Completed
     when live, Paused while a person must answer (a deployed run suspends to ask instead),
     Failed when refused or not live. The business outcome is the message and the data."""
-    if outcome.state == RequestState.live:
+    if outcome.state.phase == Phase.done:
         return Completed(message=outcome.headline, data=outcome)
     if outcome.waits_on_a_person:
         return Paused(
@@ -169,5 +169,5 @@ async def conclude(request_id: int) -> State[RequestOutcome]:
     await publish_spot_table(request_id)
     await publish_summary(outcome)
     if outcome.state in REPLY_BY_STATE:
-        await reply_to_requester(request_id, REPLY_BY_STATE[RequestState(outcome.state)])
+        await reply_to_requester(request_id, REPLY_BY_STATE[outcome.state])
     return final_state(outcome)

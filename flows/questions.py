@@ -27,7 +27,6 @@ from settings import settings
 from store import crud
 from store.db import session_scope
 from store.models import (
-    WAITING_FOR_A_PERSON,
     Company,
     OnboardingRequest,
     RequestSpot,
@@ -64,7 +63,7 @@ class CompanyToken(RunInput):
 
 def open_question(session: Session, request: OnboardingRequest) -> Question | None:
     """The question the request waits on now, if any."""
-    if request.state in WAITING_FOR_A_PERSON:
+    if request.state.awaits_approval:
         return Question.approval
     if request.state != RequestState.waiting_on_ops or request.company_id is None:
         return None

@@ -26,6 +26,8 @@ from store.models import (
     MappingState,
     OnboardingRequest,
     PermitState,
+    RefusalCode,
+    Refuser,
     Reply,
     RequestSource,
     RequestSpot,
@@ -169,6 +171,7 @@ def record_request(
     company_id: int | None = None,
     state: RequestState = RequestState.received,
     reason: str | None = None,
+    refused_by: Refuser | None = None,
     reply_to: str | None = None,
     trust_notes: list[str] | None = None,
 ) -> tuple[OnboardingRequest, bool]:
@@ -186,6 +189,7 @@ def record_request(
         company_id=company_id,
         state=state,
         reason=reason,
+        refused_by=refused_by,
         reply_to=reply_to,
         trust_notes=trust_notes or [],
     )
@@ -223,10 +227,19 @@ def list_requests(session: Session) -> Sequence[OnboardingRequest]:
 
 
 def set_request_state(
-    session: Session, *, request: OnboardingRequest, state: RequestState, reason: str | None
+    session: Session,
+    *,
+    request: OnboardingRequest,
+    state: RequestState,
+    reason: str | None,
+    refused_by: Refuser | None = None,
 ) -> None:
+    """Move the request; a refusal says who refused it (`refused_by`, with `rejected` only)."""
+    if (state == RequestState.rejected) != (refused_by is not None):
+        raise ValueError("a request is refused (state rejected) by someone, and only then")
     request.state = state
     request.reason = reason
+    request.refused_by = refused_by
     request.updated_at = utcnow()
     session.add(request)
 
@@ -290,19 +303,14 @@ def approve_request(session: Session, *, request: OnboardingRequest, company: Co
     set_request_state(session, request=request, state=RequestState.received, reason=None)
 
 
-REJECTED_BY_OPS = "rejected by ops"
-
-
 def reject_by_ops(session: Session, *, request: OnboardingRequest, why: str) -> None:
     """Refuse the request for good: it is never validated or run again."""
     set_request_state(
-        session, request=request, state=RequestState.rejected, reason=f"{REJECTED_BY_OPS}: {why}"
-    )
-
-
-def is_rejected_by_ops(request: OnboardingRequest) -> bool:
-    return request.state == RequestState.rejected and (request.reason or "").startswith(
-        REJECTED_BY_OPS
+        session,
+        request=request,
+        state=RequestState.rejected,
+        reason=f"rejected by ops: {why}",
+        refused_by=Refuser.ops,
     )
 
 
@@ -310,6 +318,7 @@ def set_line_location(session: Session, *, line: RequestSpot, location: str) -> 
     """Ops said which of the company's locations a request line means."""
     line.location = location
     line.verdict = SpotVerdict.pending
+    line.reason_code = None
     line.reason = None
     session.add(line)
 
@@ -332,11 +341,13 @@ def set_verdict(
     *,
     line: RequestSpot,
     verdict: SpotVerdict,
+    code: RefusalCode | None = None,
     reason: str | None = None,
     customer_reason: str | None = None,
     hotspot_operator: str | None = None,
 ) -> None:
     line.verdict = verdict
+    line.reason_code = code
     line.reason = reason
     line.customer_reason = customer_reason
     line.hotspot_operator = hotspot_operator
@@ -633,23 +644,26 @@ def request_outcome(session: Session, *, request_id: int) -> RequestOutcome:
     for line in lines:
         mapping = mappings.get(line.spot_id)
         if line.verdict == SpotVerdict.accepted and mapping and mapping.request_id == request_id:
-            status, reason, customer_reason = mapping.state.value, mapping.reason, None
-        else:
-            status, reason = line.verdict.value, line.reason
-            customer_reason = line.customer_reason
-        spots.append(
-            SpotStatus(
+            spot = SpotStatus(
                 location=line.location,
                 spot_id=line.spot_id,
-                status=status,
-                reason=reason,
-                customer_reason=customer_reason,
+                status=mapping.state,
+                reason=mapping.reason,
             )
-        )
+        else:
+            spot = SpotStatus(
+                location=line.location,
+                spot_id=line.spot_id,
+                status=line.verdict,
+                code=line.reason_code,
+                reason=line.reason,
+                customer_reason=line.customer_reason,
+            )
+        spots.append(spot)
     return RequestOutcome(
         request_id=request_id,
         company=company.name if company else None,
-        state=request.state.value,
+        state=request.state,
         reason=request.reason,
         spots=spots,
         run_last_seen_at=request.run_last_seen_at,
@@ -661,13 +675,13 @@ def status_report(session: Session) -> StatusReport:
     integrations = [
         IntegrationStatus(
             company=company.name,
-            status=integration.state.value,
+            status=integration.state,
             hotspot_operators=company.hotspot_operators,
             mappings=[
                 MappingStatus(
                     location=location.name,
                     spot_id=mapping.spot_id,
-                    status=mapping.state.value,
+                    status=mapping.state,
                     reason=mapping.reason,
                 )
                 for mapping, location in integration_mappings(

@@ -51,15 +51,54 @@ def state_column(enum: type[StrEnum], default: StrEnum) -> StrEnum:
     return Field(default=default, sa_type=sa.Enum(enum, native_enum=False, length=20))
 
 
+class Phase(StrEnum):
+    """How far along a request, a SpotID or an integration is, whatever its own state: the
+    one classification every view, question, reply and exit code reads."""
+
+    at_work = "at_work"  # a run moves it on by itself
+    waiting = "waiting"  # a person must answer (ops, or the customer through ops)
+    failed = "failed"  # stopped short; `retry` continues it
+    done = "done"  # final: live
+    refused = "refused"  # final: nothing applied
+
+    @property
+    def is_final(self) -> bool:
+        return self in (Phase.done, Phase.refused)
+
+
+class State(StrEnum):
+    """A state of the store's: its `phase` (what it means) and its `label` (how ops read it)."""
+
+    @property
+    def phase(self) -> Phase:
+        raise NotImplementedError
+
+    @property
+    def label(self) -> str:
+        return STATE_LABELS.get(self.value, self.value.replace("_", " "))
+
+
+# How reports and questions name states (the same word for a value in every state enum).
+STATE_LABELS = {
+    "pending": "received",
+    "accepted": "valid",
+    "test_issued": "TEST123 issued",
+    "verified": "seen in HotSpot",
+    "already_live": "already live (skipped)",
+    "unknown_location": "location unknown (ops pick one)",
+    "operator_unconfirmed": "operator to confirm (ops)",
+    "held": "held for approval",
+    "rejected": "refused",
+}
+
+
 class RequestSource(StrEnum):
     email = "email"
     form = "form"
 
 
-class RequestState(StrEnum):
-    """Where a request stands. Terminal: live, rejected. Waiting on a person: held (the
-    sender may not ask for this company), needs_review (the parser was unsure),
-    waiting_on_ops (a token is needed). `failed` can be retried."""
+class RequestState(State):
+    """Where a request stands; its `phase` says what that means (see `REQUEST_PHASES`)."""
 
     received = "received"
     held = "held"
@@ -73,12 +112,66 @@ class RequestState(StrEnum):
     waiting_on_ops = "waiting_on_ops"
     failed = "failed"
 
+    @property
+    def phase(self) -> Phase:
+        return REQUEST_PHASES[self]
 
-# Held until a person lets the request run (the sender may not ask, the parser was unsure).
-WAITING_FOR_A_PERSON = (RequestState.held, RequestState.needs_review)
+    @property
+    def waits_on_a_person(self) -> bool:
+        return self.phase == Phase.waiting
+
+    @property
+    def awaits_approval(self) -> bool:
+        """Held before validation: it runs only once a person lets it (the sender may not
+        ask for this company, or the parser was unsure)."""
+        return self in (RequestState.held, RequestState.needs_review)
 
 
-class SpotVerdict(StrEnum):
+REQUEST_PHASES = {
+    RequestState.received: Phase.at_work,
+    RequestState.validated: Phase.at_work,
+    RequestState.mapped: Phase.at_work,
+    RequestState.test_issued: Phase.at_work,
+    RequestState.verified: Phase.at_work,
+    RequestState.held: Phase.waiting,
+    RequestState.needs_review: Phase.waiting,
+    RequestState.waiting_on_ops: Phase.waiting,  # a token, a location or an operator
+    RequestState.failed: Phase.failed,
+    RequestState.live: Phase.done,
+    RequestState.rejected: Phase.refused,
+}
+AWAITING_APPROVAL = tuple(state for state in RequestState if state.awaits_approval)
+WAITING_ON_A_PERSON = tuple(state for state in RequestState if state.waits_on_a_person)
+
+
+class Refuser(StrEnum):
+    """Who refused a request: ops' refusal is final, a check's may be retried."""
+
+    intake = "intake"  # not a SpotID request
+    validation = "validation"
+    mapping = "mapping"  # another request claimed a SpotID or location first
+    ops = "ops"
+
+
+class RefusalCode(StrEnum):
+    """Why validation did not accept a SpotID as is (the texts for ops and the customer are
+    written from it; rules read the code, never the text)."""
+
+    not_a_spot_id = "not_a_spot_id"
+    spot_id_repeated = "spot_id_repeated"
+    location_repeated = "location_repeated"
+    location_has_another_spot = "location_has_another_spot"
+    spot_on_another_location = "spot_on_another_location"
+    spot_in_another_request = "spot_in_another_request"
+    unknown_to_hotspot = "unknown_to_hotspot"
+    spot_of_another_company = "spot_of_another_company"
+    inactive_in_hotspot = "inactive_in_hotspot"
+    unknown_location = "unknown_location"
+    operator_unconfirmed = "operator_unconfirmed"
+    claimed_meanwhile = "claimed_meanwhile"
+
+
+class SpotVerdict(State):
     """What validation decided for one SpotID of a request."""
 
     pending = "pending"
@@ -90,14 +183,42 @@ class SpotVerdict(StrEnum):
     # Not refused yet: HotSpot names an operator the company has not on file; ops confirm it.
     operator_unconfirmed = "operator_unconfirmed"
 
+    @property
+    def phase(self) -> Phase:
+        return VERDICT_PHASES[self]
 
-class MappingState(StrEnum):
+
+VERDICT_PHASES = {
+    SpotVerdict.pending: Phase.at_work,
+    SpotVerdict.accepted: Phase.at_work,
+    SpotVerdict.already_live: Phase.done,
+    SpotVerdict.rejected: Phase.refused,
+    SpotVerdict.unknown_location: Phase.waiting,
+    SpotVerdict.operator_unconfirmed: Phase.waiting,
+}
+
+
+class MappingState(State):
     mapped = "mapped"
     test_issued = "test_issued"
     verified = "verified"
     live = "live"
     waiting_on_ops = "waiting_on_ops"
     failed = "failed"
+
+    @property
+    def phase(self) -> Phase:
+        return MAPPING_PHASES[self]
+
+
+MAPPING_PHASES = {
+    MappingState.mapped: Phase.at_work,
+    MappingState.test_issued: Phase.at_work,
+    MappingState.verified: Phase.at_work,
+    MappingState.live: Phase.done,
+    MappingState.waiting_on_ops: Phase.waiting,
+    MappingState.failed: Phase.failed,
+}
 
 
 # A mapping whose TEST123 has not been seen yet: the only states a permit's answer may move.
@@ -109,9 +230,13 @@ NOT_YET_VERIFIED = (
 )
 
 
-class IntegrationState(StrEnum):
+class IntegrationState(State):
     pending = "pending"
     live = "live"
+
+    @property
+    def phase(self) -> Phase:
+        return Phase.done if self == IntegrationState.live else Phase.at_work
 
 
 class PermitState(StrEnum):
@@ -195,6 +320,10 @@ class OnboardingRequest(SQLModel, table=True):
     company_id: int | None = Field(default=None, foreign_key="company.id", index=True)
     state: RequestState = state_column(RequestState, RequestState.received)
     reason: str | None = None
+    # Who refused it (set with state `rejected` only): ops' refusal is never run again.
+    refused_by: Refuser | None = Field(
+        default=None, sa_type=sa.Enum(Refuser, native_enum=False, length=20)
+    )
     # Where replies may go, decided at intake (`trust.who_may_ask`): None when the sender is
     # not proven, so nothing is ever sent to a forged address.
     reply_to: str | None = None
@@ -271,7 +400,11 @@ class RequestSpot(SQLModel, table=True):
     location: str
     spot_id: str
     verdict: SpotVerdict = state_column(SpotVerdict, SpotVerdict.pending)
-    # Why, for ops (may name other companies and commands), and in the customer's words.
+    # Why, as data (rules read it), for ops (may name other companies), and in the
+    # customer's words.
+    reason_code: RefusalCode | None = Field(
+        default=None, sa_type=sa.Enum(RefusalCode, native_enum=False, length=32)
+    )
     reason: str | None = None
     customer_reason: str | None = None
     # The spot's operator as HotSpot named it at validation (for ops' operator question).

@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from store.models import IntegrationState, MappingState, RefusalCode, RequestState, SpotVerdict
+
 
 class CompanyIn(BaseModel):
     """A company as ops describe it in a seed file."""
@@ -34,7 +36,10 @@ class SpotStatus(BaseModel):
 
     location: str
     spot_id: str
-    status: str
+    status: SpotVerdict | MappingState = Field(
+        description="Validation's verdict until the SpotID is mapped, then the mapping's state."
+    )
+    code: RefusalCode | None = Field(default=None, description="Why, as data.")
     reason: str | None = Field(default=None, description="Why, for ops.")
     customer_reason: str | None = Field(default=None, description="Why, for the customer.")
 
@@ -44,7 +49,7 @@ class RequestOutcome(BaseModel):
 
     request_id: int
     company: str | None
-    state: str
+    state: RequestState
     reason: str | None
     spots: list[SpotStatus]
     run_last_seen_at: datetime | None = Field(
@@ -57,7 +62,7 @@ class RequestOutcome(BaseModel):
     @property
     def waits_on_a_person(self) -> bool:
         """Ops must answer something (held, unsure, a token, a location, an operator)."""
-        return self.state in ("held", "needs_review", "waiting_on_ops")
+        return self.state.waits_on_a_person
 
     @property
     def headline(self) -> str:
@@ -73,13 +78,13 @@ class RequestOutcome(BaseModel):
 class MappingStatus(BaseModel):
     location: str
     spot_id: str
-    status: str
+    status: MappingState
     reason: str | None = None
 
 
 class IntegrationStatus(BaseModel):
     company: str
-    status: str
+    status: IntegrationState
     hotspot_operators: list[str] = Field(default_factory=list)
     mappings: list[MappingStatus]
 

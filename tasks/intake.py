@@ -12,7 +12,7 @@ from parsers.envelope import read_envelope
 from settings import settings
 from store import crud
 from store.db import session_scope
-from store.models import WAITING_FOR_A_PERSON, OnboardingRequest, RequestSource, RequestState
+from store.models import OnboardingRequest, Refuser, RequestSource, RequestState
 from trust import who_may_ask
 
 
@@ -31,7 +31,7 @@ def deployed() -> bool:
 def starts_a_run(state: RequestState) -> bool:
     """Whether intake starts a run for a request stored in this state: an admitted one always;
     a held or unsure one when deployed, so that its run asks ops in the UI."""
-    return state == RequestState.received or (deployed() and state in WAITING_FOR_A_PERSON)
+    return state == RequestState.received or (deployed() and state.awaits_approval)
 
 
 def admit(session: Session, raw: bytes, request: SpotIDRequest) -> tuple[OnboardingRequest, bool]:
@@ -75,6 +75,7 @@ def keep_unreadable(
         spots=[],
         state=state,
         reason=reason,
+        refused_by=Refuser.intake if state == RequestState.rejected else None,
     )
 
 

@@ -12,7 +12,15 @@ from sqlmodel import Session
 
 from store import crud
 from store.db import session_scope
-from store.models import Company, RequestSpot, RequestState, SpotMapping, SpotVerdict
+from store.models import (
+    Company,
+    RefusalCode,
+    Refuser,
+    RequestSpot,
+    RequestState,
+    SpotMapping,
+    SpotVerdict,
+)
 from trust import who_owns
 
 
@@ -114,6 +122,7 @@ def _refuse(request_id: int, lost: LostClaim) -> None:
                     session,
                     line=line,
                     verdict=SpotVerdict.rejected,
+                    code=RefusalCode.claimed_meanwhile,
                     reason=reason,
                     customer_reason=customer_reason,
                 )
@@ -122,4 +131,5 @@ def _refuse(request_id: int, lost: LostClaim) -> None:
             request=request,
             state=RequestState.rejected,
             reason=f"{len(lost.lost)} of {len(lines)} SpotIDs refused, nothing applied",
+            refused_by=Refuser.mapping,
         )

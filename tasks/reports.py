@@ -30,29 +30,13 @@ from prefect.runtime import flow_run
 
 from store import crud
 from store.db import session_scope
+from store.models import MappingState, Phase, SpotVerdict
 from store.schemas import RequestOutcome
 from tasks.markdown import md_text
 from tasks.permits import SweptPermit
 
+
 # What each state means to a person reading the run.
-STATUS_WORDS = {
-    "pending": "received",
-    "accepted": "valid",
-    "mapped": "mapped",
-    "test_issued": "TEST123 issued",
-    "verified": "seen in HotSpot",
-    "live": "live",
-    "already_live": "already live (skipped)",
-    "waiting_on_ops": "waiting on ops",
-    "unknown_location": "location unknown (ops pick one)",
-    "operator_unconfirmed": "operator to confirm (ops)",
-    "held": "held for approval",
-    "needs_review": "needs review",
-    "rejected": "refused",
-    "failed": "failed",
-}
-
-
 def artifact_key(request_id: int | None, what: str) -> str:
     """`request-12-<store id>-spotids` (or `<store id>-what` for no request): unique across
     stores sharing one Prefect server."""
@@ -98,7 +82,7 @@ def spot_rows(outcome: RequestOutcome) -> list[dict[str, str]]:
         {
             "Location": md_text(spot.location),
             "SpotID": md_text(spot.spot_id),
-            "State": STATUS_WORDS.get(spot.status, md_text(spot.status)),
+            "State": spot.status.label,
             "Why": md_text(spot.reason or ""),
         }
         for spot in outcome.spots
@@ -143,12 +127,12 @@ async def publish_summary(outcome: RequestOutcome) -> None:
 
 def summary_markdown(outcome: RequestOutcome) -> str:
     """The summary as Markdown: our headings and words, the request's own text escaped."""
-    went_live = [s for s in outcome.spots if s.status == "live"]
-    skipped = [s for s in outcome.spots if s.status == "already_live"]
-    open_items = [s for s in outcome.spots if s.status not in ("live", "already_live")]
+    went_live = [s for s in outcome.spots if s.status == MappingState.live]
+    skipped = [s for s in outcome.spots if s.status == SpotVerdict.already_live]
+    open_items = [s for s in outcome.spots if s.status.phase != Phase.done]
     company = md_text(outcome.company or "unknown company")
     lines = [f"# Request {outcome.request_id} · {company}", ""]
-    lines.append(f"**Outcome:** {STATUS_WORDS.get(outcome.state, md_text(outcome.state))}")
+    lines.append(f"**Outcome:** {outcome.state.label}")
     lines.append("")
     if went_live:
         lines.append("## Live")
@@ -160,7 +144,7 @@ def summary_markdown(outcome: RequestOutcome) -> str:
         lines.append("## Not live")
         lines += [
             f"- {md_text(s.location)}: SpotID {md_text(s.spot_id)} — "
-            f"{STATUS_WORDS.get(s.status, md_text(s.status))}"
+            f"{s.status.label}"
             f"{': ' + md_text(s.reason) if s.reason else ''}"
             for s in open_items
         ]

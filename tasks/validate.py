@@ -20,9 +20,11 @@ from hotspot import HotSpotClient, Spot, SpotNotFound
 from store import crud
 from store.db import session_scope
 from store.models import (
-    WAITING_FOR_A_PERSON,
     Company,
     Location,
+    Phase,
+    RefusalCode,
+    Refuser,
     RequestSpot,
     RequestState,
     SpotMapping,
@@ -32,21 +34,22 @@ from tasks.policy import HOTSPOT_TASK_RETRIES, hotspot_client
 from trust import Ownership, who_owns
 
 SPOT_ID_FORMAT = re.compile(r"\d{3,8}")
-# Verdicts that wait for ops to decide, rather than refuse.
-FOR_OPS = (SpotVerdict.unknown_location, SpotVerdict.operator_unconfirmed)
 
 
 class LineVerdict(BaseModel):
     """Validation's verdict on one line: for ops, and in the customer's words."""
 
     verdict: SpotVerdict
+    code: RefusalCode | None = None
     reason: str | None = None
     customer_reason: str | None = None
     operator: str | None = None  # as HotSpot names it, when asked
 
 
-def refused(reason: str, customer_reason: str) -> LineVerdict:
-    return LineVerdict(verdict=SpotVerdict.rejected, reason=reason, customer_reason=customer_reason)
+def refused(code: RefusalCode, reason: str, customer_reason: str) -> LineVerdict:
+    return LineVerdict(
+        verdict=SpotVerdict.rejected, code=code, reason=reason, customer_reason=customer_reason
+    )
 
 
 class ValidationReport(BaseModel):
@@ -62,9 +65,9 @@ async def validate_spot_ids(request_id: int) -> ValidationReport:
     with session_scope() as session:
         request = crud.get_request(session, request_id=request_id)
         if (
-            request.state in WAITING_FOR_A_PERSON
+            request.state.awaits_approval
             or request.company_id is None
-            or crud.is_rejected_by_ops(request)
+            or request.refused_by == Refuser.ops
         ):
             # Held or unsure requests run only once a person has decided: never a guess.
             return ValidationReport(company=None, problems=[request.reason or "not approved"])
@@ -115,6 +118,7 @@ def _record(
                 session,
                 line=line,
                 verdict=verdict.verdict,
+                code=verdict.code,
                 reason=verdict.reason,
                 customer_reason=verdict.customer_reason,
                 hotspot_operator=verdict.operator,
@@ -127,10 +131,14 @@ def _record(
                 f"{kinds[SpotVerdict.rejected]} of {len(lines)} SpotIDs refused, nothing applied"
             )
             crud.set_request_state(
-                session, request=request, state=RequestState.rejected, reason=summary
+                session,
+                request=request,
+                state=RequestState.rejected,
+                reason=summary,
+                refused_by=Refuser.validation,
             )
             logger.warning("Request %s refused (%s): %s", request_id, summary, "; ".join(problems))
-        elif any(kinds[verdict] for verdict in FOR_OPS):
+        elif any(verdict.phase == Phase.waiting for verdict in kinds):
             summary = _what_ops_decide(company, lines)
             crud.set_request_state(
                 session, request=request, state=RequestState.waiting_on_ops, reason=summary
@@ -188,16 +196,19 @@ def _verdicts_from_store(
         location_mapping = mapped_locations.get(location.id or 0) if location else None
         if not SPOT_ID_FORMAT.fullmatch(line.spot_id):
             verdict = refused(
+                RefusalCode.not_a_spot_id,
                 f"'{line.spot_id}' is not a SpotID (3 to 8 digits); ask the customer for it",
                 f"'{line.spot_id}' is not a SpotID (a SpotID has 3 to 8 digits)",
             )
         elif spot_counts[line.spot_id] > 1:
             verdict = refused(
+                RefusalCode.spot_id_repeated,
                 "the request gives this SpotID more than once; one SpotID per location",
                 "this SpotID is given more than once; one SpotID per location",
             )
         elif location_counts[key] > 1:
             verdict = refused(
+                RefusalCode.location_repeated,
                 f"the request gives '{line.location}' more than one SpotID; one per location",
                 f"'{line.location}' is given more than one SpotID; one per location",
             )
@@ -205,6 +216,7 @@ def _verdicts_from_store(
             known = ", ".join(sorted(loc.name for loc in locations.values())) or "none"
             verdict = LineVerdict(
                 verdict=SpotVerdict.unknown_location,
+                code=RefusalCode.unknown_location,
                 reason=(
                     f"the company has no location named '{line.location}' (it has: {known}); "
                     "pick the location it means, or reject the request"
@@ -216,17 +228,20 @@ def _verdicts_from_store(
             if location_mapping is None:
                 continue
             verdict = refused(
+                RefusalCode.location_has_another_spot,
                 f"'{line.location}' is already mapped to SpotID {location_mapping.spot_id}; "
                 "one SpotID per location",
                 f"'{line.location}' is already set up with SpotID {location_mapping.spot_id}",
             )
         elif mapping.location_id != location.id:
             verdict = refused(
+                RefusalCode.spot_on_another_location,
                 "already mapped to another of the company's locations",
                 "this SpotID is already set up for another of your locations",
             )
         elif mapping.request_id != request_id and not mapping.is_live:
             verdict = refused(
+                RefusalCode.spot_in_another_request,
                 f"request {mapping.request_id} is setting this SpotID up already "
                 f"({mapping.state.value}); continue that one (`hotspot-onboard retry "
                 f"{mapping.request_id}`)",
@@ -257,20 +272,25 @@ def _verdict_from_hotspot(
     """The spot must exist and be active, and be the company's to map (`who_owns`)."""
     if spot is None:
         return refused(
+            RefusalCode.unknown_to_hotspot,
             "unknown to HotSpot; check the SpotID with the customer",
             "HotSpot does not know this SpotID; please check it",
         )
     owner = who_owns(company=company, spot_id=spot_id, operator=spot.operator, mapped_to=mapped_to)
     if owner.ownership == Ownership.taken:
-        return refused(owner.reason or "", owner.customer_reason or "")
+        return refused(
+            RefusalCode.spot_of_another_company, owner.reason or "", owner.customer_reason or ""
+        )
     if not spot.active:
         return refused(
+            RefusalCode.inactive_in_hotspot,
             f"'{spot.name}' is inactive in HotSpot; the operator must activate it first",
             "HotSpot shows this spot as inactive; your parking operator must activate it first",
         )
     if owner.ownership == Ownership.operator_unconfirmed:
         return LineVerdict(
             verdict=SpotVerdict.operator_unconfirmed,
+            code=RefusalCode.operator_unconfirmed,
             reason=owner.reason,
             customer_reason=owner.customer_reason,
             operator=spot.operator,

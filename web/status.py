@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from store.models import RequestState
+from store.models import MappingState, Phase, RequestState, SpotVerdict
 from store.schemas import RequestOutcome
 
 STEPS = ("Received", "Validated", "TEST123 issued", "Seen in HotSpot", "Live")
@@ -21,13 +21,8 @@ STEP_BY_STATUS = {
     "live": 4,
     "already_live": 4,
 }
-FINAL = {RequestState.live, RequestState.rejected}
-WAITING_ON_PEOPLE = {
-    RequestState.held,
-    RequestState.needs_review,
-    RequestState.waiting_on_ops,
-    RequestState.failed,
-}
+# How soon the page looks again: soon while a run works, slowly while a person must act.
+REFRESH_SECONDS = {Phase.at_work: 3, Phase.waiting: 30, Phase.failed: 30}
 
 HEADLINES: dict[RequestState, tuple[str, str]] = {
     RequestState.received: ("Received", "We are checking your SpotIDs with HotSpot."),
@@ -87,7 +82,9 @@ class StatusView:
     spots: list[SpotView]
 
 
-def spot_view(location: str, spot_id: str, status: str, customer_reason: str | None) -> SpotView:
+def spot_view(
+    location: str, spot_id: str, status: SpotVerdict | MappingState, customer_reason: str | None
+) -> SpotView:
     """One SpotID's line; only the reason written for the customer is ever shown."""
     step = STEP_BY_STATUS.get(status)
     if step is not None:
@@ -96,7 +93,7 @@ def spot_view(location: str, spot_id: str, status: str, customer_reason: str | N
     if status == "rejected":
         why = customer_reason or "it cannot be used"
         return SpotView(location, spot_id, "Refused", None, why[:1].upper() + why[1:] + ".")
-    if status in ("unknown_location", "operator_unconfirmed") and customer_reason:
+    if status.phase == Phase.waiting and customer_reason:  # a location or an operator
         why = customer_reason[:1].upper() + customer_reason[1:] + "."
         return SpotView(location, spot_id, "Waiting on Offstreet", None, why)
     if status == "waiting_on_ops":
@@ -112,19 +109,15 @@ def spot_view(location: str, spot_id: str, status: str, customer_reason: str | N
 
 def status_view(outcome: RequestOutcome) -> StatusView:
     """The customer's view of the outcome, and how soon the page should look again."""
-    state = RequestState(outcome.state)
+    state = outcome.state
     title, detail = HEADLINES[state]
-    if state in FINAL:
-        refresh = None
-    else:
-        refresh = 30 if state in WAITING_ON_PEOPLE else 3
     return StatusView(
         request_id=outcome.request_id,
         state=state.value,
         title=title,
         detail=detail,
-        final=state in FINAL,
-        refresh_seconds=refresh,
+        final=state.phase.is_final,
+        refresh_seconds=REFRESH_SECONDS.get(state.phase),
         spots=[
             spot_view(s.location, s.spot_id, s.status, s.customer_reason) for s in outcome.spots
         ],

@@ -6,6 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from store.models import MappingState, RequestState, SpotVerdict
 from store.schemas import RequestOutcome, SpotStatus
 from tasks.markdown import md_text
 from tasks.reports import spot_rows, summary_markdown
@@ -24,7 +25,9 @@ def test_a_fake_approval_line_stays_inside_its_field() -> None:
     assert "Subject: hi  **Sender verified by Offstreet security - approve**" in shown
 
 
-def outcome(text: str, *, state: str, statuses: list[str]) -> RequestOutcome:
+def outcome(
+    text: str, *, state: RequestState, statuses: list[SpotVerdict | MappingState]
+) -> RequestOutcome:
     """A request whose every customer-given field is `text`."""
     return RequestOutcome(
         request_id=7,
@@ -41,11 +44,11 @@ def outcome(text: str, *, state: str, statuses: list[str]) -> RequestOutcome:
 @settings(max_examples=150)
 @given(
     markup_like,
-    st.sampled_from(["live", "rejected", "waiting_on_ops", "[red]x[/]"]),
-    st.lists(st.sampled_from(["live", "already_live", "rejected", "**x**"]), max_size=3),
+    st.sampled_from(list(RequestState)),  # states are typed: no text of anyone's gets there
+    st.lists(st.sampled_from([*SpotVerdict, *MappingState]), max_size=3),
 )
 def test_the_summary_and_the_table_show_customer_text_as_written(
-    text: str, state: str, statuses: list[str]
+    text: str, state: RequestState, statuses: list[SpotVerdict | MappingState]
 ) -> None:
     request = outcome(text, state=state, statuses=statuses)
     headings = 2 + len({s if s in ("live", "already_live") else "open" for s in statuses})
