@@ -7,6 +7,7 @@ Exit codes: 0 done (live), 1 refused or failed (the reason is printed), 2 input 
 from __future__ import annotations
 
 import asyncio
+import getpass
 import shlex
 import sys
 from pathlib import Path
@@ -114,9 +115,10 @@ def token(company: str) -> None:
     continue every request of the company that waited on it."""
     from flows.questions import store_token
 
-    if sys.stdin.isatty():
-        err.print(f"Paste {company}'s HotSpot token, then press Enter:")
-    secret = sys.stdin.readline().strip()
+    if sys.stdin.isatty():  # typed at a terminal: not echoed
+        secret = getpass.getpass(f"Paste {company}'s HotSpot token, then press Enter: ").strip()
+    else:
+        secret = sys.stdin.readline().strip()
     if not secret:
         raise fail("no token on stdin; nothing stored", EXIT_REFUSED)
     migrate()
