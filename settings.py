@@ -18,7 +18,8 @@ MAX_FORM_LINK_DAYS = 90
 
 
 class Settings(BaseSettings):
-    """Settings for the pipeline, its HotSpot client and its sandbox.
+    """Settings for the pipeline and its HotSpot client (the sandbox reads its own:
+    `hotspot_sandbox.config`).
 
     Names are the environment variables (case-insensitive); `.env` in the working directory
     is read too. Secrets are `SecretStr`, so they never print.
