@@ -9,15 +9,17 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from hotspot_sandbox import SANDBOX_PARTNER_KEY
+
 PROJECT_DIR = Path(__file__).resolve().parent
-SANDBOX_PARTNER_KEY = "sandbox-partner-key"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 # The longest a form link may live: one that leaks opens the company's form until it expires.
 MAX_FORM_LINK_DAYS = 90
 
 
 class Settings(BaseSettings):
-    """Settings for the pipeline, its HotSpot client and its sandbox.
+    """Settings for the pipeline and its HotSpot client (the sandbox reads its own:
+    `hotspot_sandbox.config`).
 
     Names are the environment variables (case-insensitive); `.env` in the working directory
     is read too. Secrets are `SecretStr`, so they never print.
@@ -312,13 +314,6 @@ class Settings(BaseSettings):
         validation_alias="TEST_POSTGRES_ADMIN_URL",
         description="Tests and benchmarks only: the PostgreSQL where they create and drop "
         "throwaway databases.",
-    )
-
-    sandbox_host: str = Field(default="127.0.0.1", validation_alias="SANDBOX_HOST")
-    sandbox_port: int = Field(default=8765, validation_alias="SANDBOX_PORT")
-    sandbox_catalogue: Path = Field(
-        default=PROJECT_DIR / "hotspot" / "sandbox_spots.json",
-        validation_alias="SANDBOX_CATALOGUE",
     )
 
     @field_validator("mail_trusted_authserv_ids", "ops_notify_email", mode="before")

@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlmodel import Session
+
 from settings import PROJECT_DIR, settings
 from stack.prefect import ONBOARDING_DEPLOYMENT, PrefectServer, deploy, ensure_work_pool
 
@@ -93,26 +95,22 @@ def run_onboardings(spec: dict[str, Any], *, env: dict[str, str], log: Path) -> 
 
 
 @contextmanager
-def using_store(url: str) -> Iterator[None]:
-    """Point this process's store at `url` (migrated) for the block."""
-    from store.db import migrate
+def store_session(url: str) -> Iterator[Session]:
+    """A session on the store at `url` (migrated first), committed at the end of the block;
+    this process's settings still name its own store."""
+    from store.db import migrate, session_scope
 
-    previous = settings.database_url
-    settings.database_url = url
-    try:
-        migrate(url)
-        yield
-    finally:
-        settings.database_url = previous
+    migrate(url)
+    with session_scope(url) as session:
+        yield session
 
 
 def seed_companies(url: str, companies: list[dict[str, Any]]) -> None:
     """Create the companies in the store at `url`."""
     from store import crud
-    from store.db import session_scope
     from store.schemas import CompanyIn
 
-    with using_store(url), session_scope() as session:
+    with store_session(url) as session:
         for company in companies:
             crud.upsert_company(session, company_in=CompanyIn.model_validate(company))
 

@@ -29,7 +29,7 @@ from bench.common import (
     median,
     peak_rss_mib,
     seed_companies,
-    using_store,
+    store_session,
 )
 from settings import PROJECT_DIR
 from stack.prefect import BIN, PrefectServer
@@ -58,9 +58,8 @@ def request_email(location: str, spot_id: str) -> bytes:
 
 def _flow_run_ids(url: str) -> list[str]:
     from store import crud
-    from store.db import session_scope
 
-    with using_store(url), session_scope() as session:
+    with store_session(url) as session:
         return [r.flow_run_id for r in crud.list_requests(session) if r.flow_run_id]
 
 

@@ -24,7 +24,7 @@ from bench.common import (
     Figure,
     deploy_onboarding,
     peak_rss_mib,
-    using_store,
+    store_session,
 )
 from stack.prefect import PrefectServer, ensure_rate_limit, worker
 from stack.process import descendants
@@ -61,12 +61,11 @@ def store_requests(url: str) -> list[int]:
     import uuid
 
     from store import crud
-    from store.db import session_scope
     from store.models import RequestSource
     from store.schemas import CompanyIn
 
     ids = []
-    with using_store(url), session_scope() as session:
+    with store_session(url) as session:
         for c, company_in in enumerate(companies()):
             company = crud.upsert_company(session, company_in=CompanyIn.model_validate(company_in))
             spots = [(f"Stall {n}", str(300000 + c * SPOTS_EACH + n)) for n in range(SPOTS_EACH)]
@@ -89,9 +88,8 @@ def request_states(url: str) -> dict[str, int]:
     from collections import Counter
 
     from store import crud
-    from store.db import session_scope
 
-    with using_store(url), session_scope() as session:
+    with store_session(url) as session:
         return dict(Counter(r.state.value for r in crud.list_requests(session)))
 
 

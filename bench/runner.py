@@ -20,8 +20,8 @@ from typing import Any
 
 import httpx
 
-from hotspot.client import HotSpotClient
 from store.models import RequestSource, RequestState
+from tasks.policy import wired_hotspot
 
 CALLS: list[tuple[float, float]] = []  # (start, end) of every HotSpot HTTP exchange
 
@@ -48,17 +48,6 @@ def busy_time(start: float, end: float) -> float:
             total += finish - begin
             reach = finish
     return total
-
-
-def instrument() -> None:
-    """Every HotSpot client the tasks make gets the timing transport."""
-    original = HotSpotClient.from_settings.__func__  # type: ignore[attr-defined]
-
-    def from_settings(cls: type[HotSpotClient], settings: Any = None, **options: Any):  # type: ignore[no-untyped-def]
-        options["transport"] = options.get("transport") or TimingTransport()
-        return original(cls, settings, **options)
-
-    HotSpotClient.from_settings = classmethod(from_settings)  # type: ignore[method-assign,assignment]
 
 
 def seed(spec: dict[str, Any]) -> list[int]:
@@ -136,12 +125,12 @@ def report(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 async def main(spec: dict[str, Any]) -> dict[str, Any]:
-    instrument()
     ids = seed(spec)
     stagger, timeout = spec.get("stagger", 0.0), spec.get("verify_timeout")
-    runs = await asyncio.gather(
-        *(onboard(request_id, i * stagger, timeout) for i, request_id in enumerate(ids))
-    )
+    with wired_hotspot(transport=TimingTransport):  # every client the tasks make is timed
+        runs = await asyncio.gather(
+            *(onboard(request_id, i * stagger, timeout) for i, request_id in enumerate(ids))
+        )
     return report(list(runs))
 
 

@@ -26,9 +26,9 @@ from cli.onboarding import (
 )
 from cli.output import console, print_status
 from cli.prefect_api import prefect_api
-from cli.sandbox import sandbox
 from cli.server import automations, server_app
 from cli.up import up
+from hotspot_sandbox.command import sandbox
 from parsers import NotASpotIDRequest, SpotIDRequest, UnreadableInput, parse_any
 from settings import MAX_FORM_LINK_DAYS, settings
 from stack.process import StackError

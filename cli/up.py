@@ -23,6 +23,7 @@ import httpx
 import typer
 from rich.console import Console
 
+from hotspot_sandbox.config import SandboxSettings
 from settings import LOCAL_HOSTS, settings
 from stack.local import LocalServer, ServerRecord
 from stack.prefect import (
@@ -64,7 +65,7 @@ def run_stack(console: Console, *, port: int, workers: int) -> int:
     sandboxed = (urlsplit(settings.hotspot_api_url).hostname or "") in LOCAL_HOSTS
     check_port_free(port, hint="another `make up`? Choose the UI's port with --port")
     if sandboxed:
-        check_port_free(settings.sandbox_port, hint="choose the sandbox's port with SANDBOX_PORT")
+        check_port_free(SandboxSettings().port, hint="choose the sandbox's port with SANDBOX_PORT")
     logs = settings.data_dir / "logs"
     rate = settings.hotspot_rate_limit or DEFAULT_RATE
     services: list[Service] = []
@@ -121,7 +122,7 @@ def _start_servers(stack: ExitStack, *, port: int, sandboxed: bool) -> tuple[Pre
         hotspot_url = settings.hotspot_api_url
         if sandboxed:
             log = settings.data_dir / "logs" / "sandbox.log"
-            sandbox = stack.enter_context(SandboxProcess(port=settings.sandbox_port, log=log))
+            sandbox = stack.enter_context(SandboxProcess(port=SandboxSettings().port, log=log))
             hotspot_url = sandbox.url
         log = settings.data_dir / "logs" / "prefect-server.log"
         server = PrefectServer(home=local.home, port=port, ui=True, log=log)

@@ -103,8 +103,7 @@ def main() -> int:
 @contextmanager
 def stack(tmp: Path) -> Iterator[str]:
     """Sandbox, seeded store, Prefect server with the deployments and one worker; the UI's
-    address. Stopped newest first."""
-    from settings import settings
+    address. Stopped newest first. Only the worker calls HotSpot: it is given the sandbox's URL."""
     from stack.sandbox import SandboxProcess
     from store import crud
     from store.db import migrate, session_scope
@@ -114,7 +113,6 @@ def stack(tmp: Path) -> Iterator[str]:
     logs = tmp / "logs"
     with ExitStack() as exits:
         sandbox = exits.enter_context(SandboxProcess())
-        settings.hotspot_api_url = sandbox.url
         migrate()
         seed = SeedFile.model_validate_json((PROJECT / "demo/companies.json").read_bytes())
         with session_scope() as session:

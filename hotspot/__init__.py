@@ -1,6 +1,6 @@
 """HotSpot's partner API: the client the pipeline uses, its models and its errors.
 
-The sandbox (`hotspot.sandbox`) is imported on its own, so the pipeline never loads FastAPI.
+The sandbox, a program of its own, lives in `hotspot_sandbox` and shares only these models.
 """
 
 from hotspot.client import HotSpotClient

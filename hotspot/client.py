@@ -28,8 +28,6 @@ from hotspot.errors import (
 )
 from hotspot.models import Lookup, Permit, PermitRequest, Spot
 from hotspot.throttle import Limiter, key_id, shared_bucket, shared_gate
-from settings import Settings
-from settings import settings as default_settings
 
 logger = logging.getLogger(__name__)
 
@@ -72,29 +70,6 @@ class HotSpotClient:
         self._gate = shared_gate(key)
         self._limiter = limiter or (shared_bucket(key, rate_limit) if rate_limit > 0 else None)
         self._http: httpx.AsyncClient | None = None
-
-    @classmethod
-    def from_settings(
-        cls,
-        settings: Settings | None = None,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        limiter: Limiter | None = None,
-    ) -> HotSpotClient:
-        """A client configured from `settings` (the module-level settings by default)."""
-        settings = settings or default_settings
-        return cls(
-            settings.hotspot_api_url,
-            settings.hotspot_partner_key.get_secret_value(),
-            transport=transport,
-            timeout=settings.hotspot_timeout_seconds,
-            max_attempts=settings.hotspot_max_attempts,
-            backoff=settings.hotspot_backoff_seconds,
-            backoff_max=settings.hotspot_backoff_max_seconds,
-            max_concurrency=settings.hotspot_max_concurrency,
-            rate_limit=settings.hotspot_rate_limit,
-            limiter=limiter,
-        )
 
     def __repr__(self) -> str:
         return f"HotSpotClient(base_url={self._base_url!r})"

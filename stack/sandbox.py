@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from settings import SANDBOX_PARTNER_KEY
+from hotspot_sandbox import SANDBOX_PARTNER_KEY
 from stack.process import LOCALHOST, Service, free_port
 
 Knob = float | tuple[float, float]
@@ -29,7 +29,7 @@ def _expanded(knobs: dict[str, Knob]) -> dict[str, float]:
 
 
 class SandboxProcess(Service):
-    """`python -m cli.sandbox` on a localhost port, driven through its control API."""
+    """`python -m hotspot_sandbox` on a localhost port, driven through its control API."""
 
     def __init__(
         self,
@@ -43,7 +43,7 @@ class SandboxProcess(Service):
         self.partner_key = partner_key
         self.port = port or free_port()
         self.url = f"http://{LOCALHOST}:{self.port}"
-        command = [sys.executable, "-m", "cli.sandbox", "--host", LOCALHOST]
+        command = [sys.executable, "-m", "hotspot_sandbox", "--host", LOCALHOST]
         command += ["--port", str(self.port)]
         if catalogue is not None:
             command += ["--catalogue", str(catalogue)]

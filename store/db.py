@@ -44,9 +44,10 @@ def get_engine() -> sa.Engine:
 
 
 @contextmanager
-def session_scope() -> Iterator[Session]:
-    """A session whose work is committed on success and rolled back on any error."""
-    with Session(get_engine(), expire_on_commit=False) as session:
+def session_scope(url: str | None = None) -> Iterator[Session]:
+    """A session (on the store at `url`, the configured one by default) whose work is
+    committed on success and rolled back on any error."""
+    with Session(engine_for(url) if url else get_engine(), expire_on_commit=False) as session:
         try:
             yield session
             session.commit()

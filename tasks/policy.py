@@ -1,19 +1,27 @@
-"""What every task that calls HotSpot shares: its retry policy and its client."""
+"""What every task that calls HotSpot shares: its retry policy and its client.
+
+`hotspot_client` is the one place a HotSpot client is built (tasks, the form's checks, hence the
+CLI's and the benchmarks' runs): from the settings, with the transport and limiter set by
+`wired_hotspot`, which tests and benchmarks use instead of patching.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from prefect import Task
 from prefect.client.schemas.objects import TaskRun
 from prefect.concurrency.asyncio import rate_limit
 from prefect.states import State
 
-from hotspot import HotSpotClient, HotSpotUnavailable
-from settings import settings
+from hotspot import HotSpotClient, HotSpotUnavailable, Limiter
+from settings import Settings, settings
 
 
 def is_transient(task: Task[Any, Any], task_run: TaskRun, state: State[Any]) -> bool:
@@ -56,27 +64,70 @@ class PrefectRateLimit:
             await rate_limit(self.name, occupy=self.slots, strict=True)
 
 
-def hotspot_client(*, person_waiting: bool = False) -> HotSpotClient:
+@dataclass(frozen=True)
+class HotSpotWiring:
+    """What every client is built with besides the settings; None: the network, and the pacing
+    the settings ask for. A transport is made per client, since a client closes its own."""
+
+    transport: Callable[[], httpx.AsyncBaseTransport] | None = None
+    limiter: Limiter | None = None
+
+
+_wiring = HotSpotWiring()
+
+
+@contextmanager
+def wired_hotspot(
+    *,
+    transport: Callable[[], httpx.AsyncBaseTransport] | None = None,
+    limiter: Limiter | None = None,
+) -> Iterator[None]:
+    """Build every client of this process with this transport or limiter during the block."""
+    global _wiring
+    previous, _wiring = _wiring, HotSpotWiring(transport=transport, limiter=limiter)
+    try:
+        yield
+    finally:
+        _wiring = previous
+
+
+def shared_limit(configured: Settings) -> Limiter | None:
+    """HotSpot's rate limit across workers, when HOTSPOT_GLOBAL_RATE_LIMIT names one."""
+    if not configured.hotspot_global_rate_limit:
+        return None
+    slots = max(1, int(configured.hotspot_rate_limit))
+    return PrefectRateLimit(configured.hotspot_global_rate_limit, slots=slots)
+
+
+def hotspot_client(
+    *, person_waiting: bool = False, configured: Settings | None = None
+) -> HotSpotClient:
     """A client for the configured HotSpot, paced across workers when a shared limit is set.
 
     Every HotSpot call of the pipeline, the form's checks included, goes through here, so all
     share the partner key's rate limit and Retry-After; `person_waiting` only retries less.
     """
-    limiter = None
-    if settings.hotspot_global_rate_limit:
-        limiter = PrefectRateLimit(
-            settings.hotspot_global_rate_limit, slots=max(1, int(settings.hotspot_rate_limit))
-        )
-    configured = settings
+    configured = configured or settings
     if person_waiting:  # fewer, shorter attempts than a run's steps make
-        configured = settings.model_copy(
+        configured = configured.model_copy(
             update={
-                "hotspot_timeout_seconds": min(settings.hotspot_timeout_seconds, 5.0),
+                "hotspot_timeout_seconds": min(configured.hotspot_timeout_seconds, 5.0),
                 "hotspot_max_attempts": 2,
                 "hotspot_backoff_max_seconds": 1.0,
             }
         )
-    return HotSpotClient.from_settings(configured, limiter=limiter)
+    return HotSpotClient(
+        configured.hotspot_api_url,
+        configured.hotspot_partner_key.get_secret_value(),
+        transport=_wiring.transport() if _wiring.transport else None,
+        timeout=configured.hotspot_timeout_seconds,
+        max_attempts=configured.hotspot_max_attempts,
+        backoff=configured.hotspot_backoff_seconds,
+        backoff_max=configured.hotspot_backoff_max_seconds,
+        max_concurrency=configured.hotspot_max_concurrency,
+        rate_limit=configured.hotspot_rate_limit,
+        limiter=_wiring.limiter or shared_limit(configured),
+    )
 
 
 async def gather_all(calls: Iterable[Awaitable[object]]) -> None:

@@ -33,7 +33,6 @@ from hotspot import (
     Unauthorized,
 )
 from hotspot.throttle import key_id, shared_gate
-from settings import Settings
 
 BASE_URL = "https://hotspot.test"
 TOKEN = "tok-SECRET-company-4711"
@@ -416,9 +415,8 @@ async def test_secrets_never_reach_errors_reprs_or_logs(
         assert partner_key not in text and TOKEN not in text
 
 
-async def test_from_settings_and_use_outside_async_with() -> None:
-    settings = Settings(HOTSPOT_API_URL="http://127.0.0.1:9", HOTSPOT_MAX_ATTEMPTS=2)
-    hotspot = HotSpotClient.from_settings(settings)
+async def test_use_outside_async_with() -> None:
+    hotspot = HotSpotClient("http://127.0.0.1:9", "key", max_attempts=2)
     assert repr(hotspot) == "HotSpotClient(base_url='http://127.0.0.1:9')"
     with pytest.raises(RuntimeError, match="async with"):
         await hotspot.get_spot("14283")

@@ -19,7 +19,7 @@ from hotspot import (
     SpotNotFound,
     Unauthorized,
 )
-from settings import SANDBOX_PARTNER_KEY
+from hotspot_sandbox import SANDBOX_PARTNER_KEY
 from stack.sandbox import SandboxProcess
 
 NORTHGATE_TOKEN = "nt-acme-7Qx9c2VfLk"

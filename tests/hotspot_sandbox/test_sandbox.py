@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from settings import SANDBOX_PARTNER_KEY
+from hotspot_sandbox import SANDBOX_PARTNER_KEY
 from stack.sandbox import SandboxProcess
 
 NORTHGATE_TOKEN = "nt-acme-7Qx9c2VfLk"

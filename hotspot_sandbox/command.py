@@ -1,4 +1,5 @@
-"""`hotspot-onboard sandbox`: serve the HotSpot sandbox locally until Ctrl-C."""
+"""The sandbox's command line (`python -m hotspot_sandbox`, also `hotspot-onboard sandbox`):
+serve the HotSpot sandbox locally until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from typing import Annotated
 import typer
 from pydantic import SecretStr
 
-from settings import settings
+from hotspot_sandbox.config import SandboxSettings
+
+configured = SandboxSettings()
 
 
 def parse_range(text: str, *, option: str) -> tuple[float, float]:
@@ -27,11 +30,11 @@ def parse_range(text: str, *, option: str) -> tuple[float, float]:
 
 def sandbox(
     *,
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = settings.sandbox_host,
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = settings.sandbox_port,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = configured.host,
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = configured.port,
     catalogue: Annotated[
         Path, typer.Option(exists=True, dir_okay=False, help="Spot catalogue (JSON).")
-    ] = settings.sandbox_catalogue,
+    ] = configured.catalogue,
     partner_key: Annotated[
         str | None,
         typer.Option(
@@ -56,11 +59,11 @@ def sandbox(
     ] = "0",
 ) -> None:
     """Run a local HotSpot that fails on purpose, for the demo, benchmarks and tests."""
-    from hotspot.sandbox import SandboxConfig, serve  # FastAPI: only this command needs it
+    from hotspot_sandbox.server import SandboxConfig, serve  # FastAPI: only this command needs it
 
     delay_min, delay_max = parse_range(delay, option="--delay")
     latency_min, latency_max = parse_range(latency, option="--latency")
-    key = SecretStr(partner_key) if partner_key else settings.hotspot_partner_key
+    key = SecretStr(partner_key) if partner_key else configured.partner_key
     config = SandboxConfig(
         catalogue=catalogue,
         partner_key=key,
@@ -79,7 +82,3 @@ def sandbox(
         f"latency {latency}s); Ctrl-C stops it"
     )
     serve(config, host=host, port=port)
-
-
-if __name__ == "__main__":
-    typer.run(sandbox)

@@ -17,8 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from hotspot.sandbox_catalogue import Catalogue
-from hotspot.sandbox_permits import (
+from hotspot_sandbox.catalogue import Catalogue
+from hotspot_sandbox.permits import (
     NewPermit,
     PermitRecord,
     SandboxError,

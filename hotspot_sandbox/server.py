@@ -33,9 +33,9 @@ from pydantic import SecretStr
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from hotspot.sandbox_catalogue import Catalogue
-from hotspot.sandbox_permits import SandboxError
-from hotspot.sandbox_state import Knobs, SandboxState
+from hotspot_sandbox.catalogue import Catalogue
+from hotspot_sandbox.permits import SandboxError
+from hotspot_sandbox.state import Knobs, SandboxState
 
 BAD_GATEWAY = "<html><head><title>502 Bad Gateway</title></head><body>Bad Gateway</body></html>"
 GATEWAY_TIMEOUT = (

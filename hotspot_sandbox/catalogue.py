@@ -53,7 +53,7 @@ class SpotRange(BaseModel):
 
 
 class Catalogue(BaseModel):
-    """The whole catalogue file (`hotspot/sandbox_spots.json` by default)."""
+    """The whole catalogue file (`hotspot_sandbox/spots.json` by default)."""
 
     model_config = ConfigDict(extra="forbid")
 
