@@ -18,7 +18,7 @@ demo: install  ## onboard the template email end to end against the sandbox
 	$(BIN)/hotspot-onboard demo
 
 up: install  ## Prefect server + UI, a worker, the sandbox (and the watcher if configured)
-	$(BIN)/hotspot-onboard up
+	$(BIN)/hotspot-onboard up $(UP_ARGS)
 
 test: install  ## every test, with the servers they need
 	bash tests/servers/install_dovecot.sh

@@ -296,6 +296,9 @@ def watch(
         taken = asyncio.run(watch_inbox(once=once))
     except MailboxConfigError as exc:
         raise fail(str(exc), EXIT_REFUSED) from exc
+    except asyncio.CancelledError:  # SIGTERM reached one of its onboardings: stop all
+        err.print("Stopped; a request interrupted at work is taken over by its next run.")
+        raise typer.Exit(0) from None
     out.print(f"Took in {taken} messages.")
 
 

@@ -11,12 +11,14 @@ Prefect API still knows it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
+from prefect.exceptions import TerminationSignal
 from prefect.flow_engine import run_flow_async
 from prefect.states import State
 
@@ -25,7 +27,10 @@ from flows.runs import follow, mark_crashed, read_run, start_again
 from settings import settings
 from store import crud
 from store.db import session_scope
+from store.models import RequestState
 from tasks.intake import deployed
+
+logger = logging.getLogger(__name__)
 
 
 async def start_onboarding(request_id: int) -> asyncio.Task[object] | None:
@@ -102,3 +107,76 @@ async def _run_in_process(request_id: int, verify_timeout: float | None) -> Stat
     return await run_flow_async(  # type: ignore[return-value]
         onboard_request, flow_run=run, parameters=parameters, return_type="state"
     )
+
+
+Launch = Callable[[int], Awaitable["asyncio.Task[object] | None"]]
+
+
+class Onboardings:
+    """Starts onboardings and holds on to the in-process ones until they end (the web app's
+    and the watcher's).
+
+    The event loop keeps only weak references to tasks: without `running` holding them, an
+    onboarding could be garbage-collected mid-way. Failures are logged, never lost. Prefect
+    turns SIGTERM into an exception in whatever code the main thread runs, so it may end one
+    onboarding instead of the process that started it: `on_signal` is then called with the
+    signal, for that process to stop as if the signal had reached it.
+    """
+
+    def __init__(
+        self,
+        launch: Launch = start_onboarding,
+        *,
+        on_signal: Callable[[int], None] | None = None,
+    ) -> None:
+        self._launch = launch
+        self._on_signal = on_signal
+        # Running onboardings and the request each is for.
+        self.running: dict[asyncio.Task[object], int] = {}
+
+    async def start(self, request_id: int) -> None:
+        """Start the request's onboarding; if it cannot even start, mark the request failed."""
+        try:
+            task = await self._launch(request_id)
+        except Exception as exc:
+            logger.exception("Could not start the onboarding of request %s", request_id)
+            with session_scope() as session:
+                request = crud.get_request(session, request_id=request_id)
+                crud.set_request_state(
+                    session,
+                    request=request,
+                    state=RequestState.failed,
+                    reason=f"the onboarding could not be started ({type(exc).__name__}: "
+                    f"{exc}); start it with `hotspot-onboard retry {request_id}`",
+                )
+            return
+        if task is not None:
+            self.running[task] = request_id
+            task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[object]) -> None:
+        request_id = self.running.pop(task, None)
+        stopped = None if task.cancelled() else task.exception()
+        if isinstance(stopped, TerminationSignal) and self._on_signal is not None:
+            self._on_signal(stopped.signal)
+        elif stopped is not None:
+            logger.error(
+                "The onboarding of request %s ended with an error; see its status",
+                request_id,
+                exc_info=task.exception(),
+            )
+
+    async def wait(self, timeout: float | None) -> None:
+        """Let running onboardings finish for up to `timeout` s (None: to their end), then
+        cancel the rest.
+
+        A cancelled run leaves its request to be continued with `hotspot-onboard retry`.
+        """
+        if not self.running:
+            return
+        logger.info("Waiting up to %.0f s for %d onboardings", timeout, len(self.running))
+        _, pending = await asyncio.wait(set(self.running), timeout=timeout)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=5)

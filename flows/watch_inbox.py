@@ -12,7 +12,7 @@ import ssl
 
 from prefect import flow, get_run_logger
 
-from flows.launch import start_onboarding
+from flows.launch import Onboardings
 from inbox.imap import CONNECTION_ERRORS, Inbox
 from inbox.replies import ReplyKind
 from settings import settings
@@ -26,7 +26,13 @@ from tasks.replies import reply_to_requester
 async def watch_inbox(once: bool = False) -> int:
     """Take in the mailbox's requests, start their onboardings; with `once`, wait for them."""
     logger = get_run_logger()
-    onboardings: set[asyncio.Task[object]] = set()
+    watcher = asyncio.current_task()
+
+    def stop(signal_number: int) -> None:
+        if watcher is not None:
+            watcher.cancel(f"stopped by signal {signal_number}")
+
+    onboardings = Onboardings(on_signal=stop)
     taken, delay = 0, 1.0
     await asyncio.to_thread(parse_worker.WORKER.warm_up)  # emails are parsed in it
     while True:
@@ -42,7 +48,11 @@ async def watch_inbox(once: bool = False) -> int:
                     if once:
                         break
                     # 2. IDLE until the server reports mail (renewed well inside 29 minutes).
-                    await asyncio.to_thread(inbox.wait_for_mail, settings.imap_idle_seconds)
+                    try:
+                        await asyncio.to_thread(inbox.wait_for_mail, settings.imap_idle_seconds)
+                    except asyncio.CancelledError:  # stopping: do not sit out the IDLE
+                        inbox.interrupt()
+                        raise
             break
         except ssl.SSLCertVerificationError:
             raise  # a certificate that does not verify is a configuration error, not a blip
@@ -53,13 +63,11 @@ async def watch_inbox(once: bool = False) -> int:
             await asyncio.sleep(delay)
             delay = min(delay * 2, settings.imap_reconnect_max_seconds)
     # 3. With --once, the onboardings started here run to their end before the watcher exits.
-    await asyncio.gather(*onboardings, return_exceptions=True)
+    await onboardings.wait(None)
     return taken
 
 
-async def take_in(
-    inbox: Inbox, uid: int, uidvalidity: int, onboardings: set[asyncio.Task[object]]
-) -> int:
+async def take_in(inbox: Inbox, uid: int, uidvalidity: int, onboardings: Onboardings) -> int:
     """Store one message, acknowledge it, start its onboarding, file it; 1 if it was taken."""
     intake = await take_in_email(inbox, uid, uidvalidity)
     if intake is None:
@@ -67,9 +75,6 @@ async def take_in(
     if intake.disposition == Disposition.onboarding:
         await reply_to_requester(intake.request_id, ReplyKind.acknowledgement)
     if intake.start_onboarding:
-        onboarding = await start_onboarding(intake.request_id)
-        if onboarding is not None:
-            onboardings.add(onboarding)
-            onboarding.add_done_callback(onboardings.discard)
+        await onboardings.start(intake.request_id)
     await file_email(inbox, uid, intake)
     return 1

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import imaplib
 import re
 import shlex
+import socket
 import ssl
 import subprocess
 from types import TracebackType
@@ -134,6 +136,12 @@ class Inbox:
     def wait_for_mail(self, timeout: float) -> None:
         """Sit in IDLE until the server reports a change or `timeout` passes."""
         self.mailbox.idle.wait(timeout=timeout)
+
+    def interrupt(self) -> None:
+        """Wake a thread sitting in `wait_for_mail` now (it gets a connection error): the
+        watcher is stopping and must not wait for the IDLE timeout."""
+        with contextlib.suppress(OSError, AttributeError):
+            self.mailbox.client.sock.shutdown(socket.SHUT_RDWR)
 
     def _open(self) -> BaseMailBox:
         s = self.settings

@@ -15,6 +15,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from flows.launch import Launch, Onboardings
 from settings import settings
 from store.db import migrate
 from web import api, customer
@@ -22,7 +23,6 @@ from web.checks import SpotChecker
 from web.limits import LimitBody
 from web.links import ExpiredLink, LinkError, RevokedLink
 from web.security import CSRFError
-from web.submit import Launch, Onboardings
 from web.templating import templates
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"

@@ -1,7 +1,7 @@
-"""`hotspot-onboard up` as a real process, from a fresh data dir and a cold PREFECT_HOME: the
-UI answers, the pool, the rate limit, the deployments and the automations exist; another shell
-with the settings it printed onboards a request whose deployed run suspends (ops get the
-mail); and SIGTERM stops every process of its tree, a run in flight on the worker included."""
+"""`make up` as a real process (make, then `hotspot-onboard up`), from a fresh data dir and a
+cold PREFECT_HOME: the UI answers, the pool, the rate limit, the deployments and the automations
+exist; another shell with the settings it printed onboards a request whose deployed run suspends
+(ops get the mail); and SIGTERM stops every process of its tree, a run in flight included."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import httpx
 import pytest
 from prefect.client.orchestration import SyncPrefectClient
 
+from settings import PROJECT_DIR
 from stack.automations import CRASH_DETECTION, NOTICES
 from stack.prefect import ONBOARDING_DEPLOYMENT, RATE_LIMIT_NAME, WORK_POOL
 from stack.process import alive, check_port_free, descendants, free_port, wait_until
@@ -40,7 +41,8 @@ class Up:
 
 @pytest.fixture
 def up(tmp_path: Path, smtp_capture: SmtpCapture) -> Iterator[Up]:
-    """`hotspot-onboard up`, notices by email to the SMTP capture, the sandbox on a free port."""
+    """`make up` as the README says, notices by email to the SMTP capture, the sandbox and the
+    UI on free ports (`UP_ARGS`)."""
     port, sandbox_port = free_port(), free_port()
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"
     env = fresh_environment(
@@ -55,7 +57,7 @@ def up(tmp_path: Path, smtp_capture: SmtpCapture) -> Iterator[Up]:
     output = tmp_path / "up.txt"
     with output.open("wb") as sink:
         process = subprocess.Popen(
-            [CLI, "up", "--port", str(port), "--workers", "1"],
+            ["make", "-s", "-C", str(PROJECT_DIR), "up", f"UP_ARGS=--port {port} --workers 1"],
             env=env,
             cwd=tmp_path,
             stdout=sink,
@@ -120,9 +122,9 @@ def test_up_serves_the_ui_with_everything_deployed_and_sigterm_leaves_nothing(
         assert engine, f"the run never started on the worker:\n{up.output()}"
         tree = [up.process.pid, *descendants(up.process.pid)]
 
-        up.process.send_signal(signal.SIGTERM)
+        up.process.send_signal(signal.SIGTERM)  # make passes it on to `up` and waits for it
 
-        assert up.process.wait(timeout=120) == 0, up.output()
+        assert up.process.wait(timeout=120) == -signal.SIGTERM, up.output()
     finally:
         follower.kill()
         follower.wait()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import ssl
 import time
 from collections import Counter
@@ -10,6 +11,7 @@ from collections.abc import Callable
 from email import policy
 from email.message import EmailMessage
 from email.utils import make_msgid
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -17,11 +19,13 @@ from pydantic import SecretStr
 from flows.watch_inbox import watch_inbox
 from parsers import Limits
 from settings import settings
+from stack import process
 from store import crud
 from store.db import session_scope
 from store.models import InboundMessage
 from store.schemas import CompanyIn
 from tasks import parse_worker
+from testing.cli import start_cli
 from tests.servers.dovecot import DovecotError, DovecotServer
 from tests.servers.smtp import SmtpCapture
 
@@ -313,3 +317,37 @@ async def test_an_email_over_the_parse_time_limit_is_filed_for_review(
     assert "PARSE_TIMEOUT_SECONDS" in (kept.reason or "") and kept.raw == hostile
     assert len(mailbox.messages("Needs review")) == 1
     assert [p["spot_id"] for p in hotspot.state()["permits"]] == [STALLS["Stall 4"]]
+
+
+def test_the_watch_command_onboards_what_arrives_and_stops_on_sigterm(
+    mailbox: DovecotServer, smtp_capture: SmtpCapture, hotspot, tmp_path: Path
+) -> None:
+    """`hotspot-onboard watch` as ops run it: a real process on the real mailbox."""
+    watcher = start_cli(
+        "watch",
+        hotspot_url=hotspot.url,
+        log=tmp_path / "watch.log",
+        IMAP_HOST=mailbox.host,
+        IMAP_PORT=str(mailbox.port),
+        IMAP_USER=mailbox.user,
+        IMAP_PASSWORD=mailbox.password,
+        SSL_CERT_FILE=str(mailbox.ca_file),
+        SMTP_HOST=smtp_capture.host,
+        SMTP_PORT=str(smtp_capture.port),
+        SMTP_SECURITY="none",
+    )
+    try:
+        mailbox.append(request_email({"Stall 1": STALLS["Stall 1"]}))  # arrives while it waits
+        live = process.wait_until(
+            lambda: requests_by_state() == {"live": 1}, timeout=240, process=watcher
+        )
+        assert live, (tmp_path / "watch.log").read_text()
+        assert len(smtp_capture.wait_for(2, timeout=120)) == 2  # acknowledged, confirmed live
+        tree = [watcher.pid, *process.descendants(watcher.pid)]
+    finally:
+        watcher.send_signal(signal.SIGTERM)
+        watcher.wait(timeout=60)
+    assert process.wait_until(
+        lambda: not any(process.alive(p) for p in tree), timeout=30, process=None
+    )
+    assert mailbox.messages("Processed") and not mailbox.messages("INBOX")

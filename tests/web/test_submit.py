@@ -7,10 +7,11 @@ import logging
 
 import pytest
 
+from flows.launch import Onboardings
 from store import crud
 from store.db import session_scope
 from store.models import RequestState
-from web.submit import Onboardings, form_json, submit_form
+from web.submit import form_json, submit_form
 
 RAW = form_json(
     company="Acme Parking", contact_email="jane@acme.example", spots=[("Lot A", "14283")]
@@ -40,7 +41,7 @@ async def test_an_onboarding_that_fails_is_logged(store, caplog) -> None:
         return asyncio.create_task(boom())
 
     onboardings = Onboardings(launch)
-    with caplog.at_level(logging.ERROR, logger="web.submit"):
+    with caplog.at_level(logging.ERROR, logger="flows.launch"):
         request_id, _, _ = await submit_form(RAW, onboardings=onboardings)
         await asyncio.sleep(0.01)
     assert f"The onboarding of request {request_id} ended with an error" in caplog.text
