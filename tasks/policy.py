@@ -8,9 +8,8 @@ from collections.abc import Awaitable, Iterable
 from typing import Any
 
 from prefect import Task
-from prefect.client.schemas.objects import TaskRun
+from prefect.client.schemas.objects import State, TaskRun
 from prefect.concurrency.asyncio import rate_limit
-from prefect.states import State
 
 from hotspot import HotSpotClient, HotSpotUnavailable
 from settings import settings
