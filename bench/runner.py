@@ -52,12 +52,16 @@ def busy_time(start: float, end: float) -> float:
 
 def instrument() -> None:
     """Every HotSpot client the tasks make gets the timing transport."""
-    original = HotSpotClient.from_settings.__func__  # type: ignore[attr-defined]
+    original = vars(HotSpotClient)["from_settings"].__func__
 
-    def from_settings(cls: type[HotSpotClient], settings: Any = None, **options: Any):  # type: ignore[no-untyped-def]
+    def from_settings(
+        cls: type[HotSpotClient], /, settings: Any = None, **options: Any
+    ) -> HotSpotClient:
         options["transport"] = options.get("transport") or TimingTransport()
-        return original(cls, settings, **options)
+        client: HotSpotClient = original(cls, settings, **options)
+        return client
 
+    # A patch until one client factory takes a transport (issue 12): mypy forbids it.
     HotSpotClient.from_settings = classmethod(from_settings)  # type: ignore[method-assign,assignment]
 
 

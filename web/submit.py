@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from flows.launch import start_onboarding
@@ -81,7 +81,7 @@ class Onboardings:
             await asyncio.wait(pending, timeout=5)
 
 
-def form_json(*, company: str, contact_email: str, spots: list[tuple[str, str | int]]) -> bytes:
+def form_json(*, company: str, contact_email: str, spots: Sequence[tuple[str, str | int]]) -> bytes:
     """The pipeline's form JSON, canonical, so the same request is the same bytes."""
     body: dict[str, Any] = {
         "company": company,
