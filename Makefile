@@ -45,4 +45,4 @@ lock: install  ## re-pin every dependency after changing pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --extra dev --quiet -o requirements.lock
 
 clean:
-	rm -rf $(VENV) .data .pytest_cache
+	rm -rf $(VENV) .data .pytest_cache .mypy_cache
