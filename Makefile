@@ -28,9 +28,13 @@ test: install  ## every test, with the servers they need
 bench: install  ## the benchmarks: one table (and .data/bench/results.json), under 15 minutes
 	$(BIN)/python -m bench
 
+# The packages the type checker reads (configured in pyproject.toml's [tool.mypy]).
+TYPED := flows tasks parsers hotspot hotspot_sandbox store cli inbox web trust stack testing settings.py bench
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy $(TYPED)
 
 format: install
 	$(BIN)/ruff check --fix .
@@ -41,4 +45,4 @@ lock: install  ## re-pin every dependency after changing pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --extra dev --quiet -o requirements.lock
 
 clean:
-	rm -rf $(VENV) .data .pytest_cache
+	rm -rf $(VENV) .data .pytest_cache .mypy_cache

@@ -88,7 +88,8 @@ def run_onboardings(spec: dict[str, Any], *, env: dict[str, str], log: Path) -> 
         )
     if done.returncode != 0:
         raise RuntimeError(f"bench.runner exited {done.returncode}; see {log}")
-    return json.loads(done.stdout.decode().strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    return result
 
 
 # --- the store ---------------------------------------------------------------------------------

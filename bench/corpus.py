@@ -16,6 +16,7 @@ import json
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bench.common import Figure
 from parsers import NotASpotIDRequest, UnreadableInput, parse_email
@@ -23,7 +24,7 @@ from parsers import NotASpotIDRequest, UnreadableInput, parse_email
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "parsers" / "corpus"
 
 
-def judge(raw: bytes, want: dict) -> tuple[str, Counter[str]]:
+def judge(raw: bytes, want: dict[str, Any]) -> tuple[str, Counter[str]]:
     """("exact" | "held" | "wrong", counts of expected pairs sent right / held / lost)."""
     lines: Counter[str] = Counter()
     expected = [tuple(pair) for pair in want.get("spots", [])]

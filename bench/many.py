@@ -106,7 +106,8 @@ async def create_runs(api: str, deployment_id: str, request_ids: list[int]) -> l
                 },
             )
             response.raise_for_status()
-            return response.json()["id"]
+            run_id: str = response.json()["id"]
+            return run_id
 
         return list(await asyncio.gather(*(create(i) for i in request_ids)))
 
@@ -116,13 +117,15 @@ def read_runs(api: str, ids: list[str]) -> list[dict[str, Any]]:
         f"{api}/flow_runs/filter", json={"flow_runs": {"id": {"any_": ids}}}, timeout=30
     )
     response.raise_for_status()
-    return response.json()
+    runs: list[dict[str, Any]] = response.json()
+    return runs
 
 
 def _deployment_id(api: str, name: str) -> str:
     response = httpx.get(f"{api}/deployments/name/{name}", timeout=10)
     response.raise_for_status()
-    return response.json()["id"]
+    deployment_id: str = response.json()["id"]
+    return deployment_id
 
 
 def pacing(server: PrefectServer) -> dict[str, str]:

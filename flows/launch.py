@@ -16,11 +16,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.objects import FlowRun
-from prefect.deployments import run_deployment
+from prefect.client.schemas.objects import FlowRun, State
+from prefect.deployments import arun_deployment
 from prefect.exceptions import TerminationSignal
 from prefect.flow_engine import run_flow_async
-from prefect.states import State
 
 from flows.onboard_request import onboard_request, request_run_name
 from flows.runs import follow, mark_crashed, read_run, start_again
@@ -37,7 +36,9 @@ async def start_onboarding(request_id: int) -> asyncio.Task[object] | None:
     """Start the request's run without waiting for it: the in-process run's task, or None
     when a worker runs it. Held requests get a deployed run too, which asks ops to approve."""
     if not deployed():
-        return asyncio.create_task(onboard_request(request_id, return_state=True))
+        # Prefect types an async flow's call as an Awaitable; it is a coroutine.
+        run = onboard_request(request_id, return_state=True)
+        return asyncio.create_task(run)  # type: ignore[arg-type]
     await _deployed_run(request_id, verify_timeout=None)
     return None
 
@@ -76,7 +77,7 @@ async def _deployed_run(request_id: int, *, verify_timeout: float | None) -> Flo
         if run.state is None or run.state.is_final() or run.state.is_paused():
             await start_again(run)
         return run
-    run = await run_deployment(
+    run = await arun_deployment(
         settings.onboarding_deployment,
         parameters={"request_id": request_id, "verify_timeout": verify_timeout},
         idempotency_key=f"onboard:{key}",
@@ -104,8 +105,13 @@ async def _run_in_process(request_id: int, verify_timeout: float | None) -> Stat
     async with get_client() as client:
         run = await client.read_flow_run(run.id)
     parameters = {"request_id": request_id, "verify_timeout": verify_timeout}
+    # Prefect's signature wants a sync flow, and says it may return None; with
+    # return_type="state" it runs async flows too and always returns the final State.
     return await run_flow_async(  # type: ignore[return-value]
-        onboard_request, flow_run=run, parameters=parameters, return_type="state"
+        onboard_request,  # type: ignore[arg-type]
+        flow_run=run,
+        parameters=parameters,
+        return_type="state",
     )
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import flow, get_run_logger
-from prefect.client.schemas.objects import FlowRun
+from prefect.client.schemas.objects import FlowRun, State
 from prefect.runtime import flow_run
-from prefect.states import Cancelled, Completed, Failed, Paused, State
+from prefect.states import Cancelled, Completed, Failed, Paused
 
 from flows.questions import answer_from_ops, ignore_stale_answers
 from flows.runs import tag_outcome
@@ -56,16 +56,16 @@ def outcome_of(state: State[Any]) -> RequestOutcome | None:
     return data if isinstance(data, RequestOutcome) else None
 
 
-async def record_crash(flow: Any, run: FlowRun, state: State[Any]) -> None:
+async def record_crash(flow: Any, flow_run: FlowRun, state: State[Any]) -> None:
     """A run that ended on an error (not an outcome) leaves the request `failed`, with why,
     and withdraws the test permits it will not verify. Unless another run has the request
     by now: then that run's truth stands."""
     if outcome_of(state) is not None:
         return
-    request_id = run.parameters["request_id"]
+    request_id = flow_run.parameters["request_id"]
     with session_scope() as session:
         request = crud.get_request(session, request_id=request_id)
-        if request.flow_run_id != str(run.id) or request.lease_owner is not None:
+        if request.flow_run_id != str(flow_run.id) or request.lease_owner is not None:
             return
         crud.set_request_state(
             session,

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from prefect import get_run_logger
+from prefect.client.schemas.objects import FlowRunInput
 from prefect.flow_runs import asuspend_flow_run
 from prefect.input import RunInput
 from prefect.input.actions import adelete_flow_run_input, afilter_flow_run_input
@@ -127,7 +128,8 @@ async def ignore_stale_answers(*, keep: str = "") -> None:
     """Answers given in the UI to questions no longer open: logged as ignored, then removed."""
     if deployment.id is None:
         return
-    stale = await afilter_flow_run_input(
+    # Prefect's decorator loses the return type: named here.
+    stale: list[FlowRunInput] = await afilter_flow_run_input(
         key_prefix=ANSWER_KEY_PREFIX, limit=1000, flow_run_id=flow_run.id
     )
     for answer in stale:
@@ -195,38 +197,43 @@ def _form_for(session: Session, request: OnboardingRequest, question: Question) 
     return form.with_initial_data(description=description)
 
 
+def _one_of(choices: Sequence[str]) -> Any:
+    """The type `Literal[*choices]`, for a form whose choices are known only at run time."""
+    return Literal.__getitem__(tuple(choices))
+
+
 def approval_form(companies: list[str], asking: str | None) -> type[RunInput]:
     """Approve a held request for one of the companies (the one it asks for, unless ops
     choose another on purpose), or reject it."""
     company = Field(description="The company it is for.")
     if asking in companies:
         company = Field(default=asking, description="The company it asks for; change on purpose.")
-    return create_model(  # type: ignore[call-overload,no-any-return]
+    return create_model(
         "Approval",
         __base__=RunInput,
-        decision=(Literal["approve", "reject"], Field(description="Let it run, or refuse it.")),
-        company=(Literal[tuple(companies)], company),
+        decision=(_one_of(["approve", "reject"]), Field(description="Let it run, or refuse it.")),
+        company=(_one_of(companies), company),
         note=(str, Field(default="", description="Why (kept with the request).")),
     )
 
 
 def operator_form(operators: list[str], company: str) -> type[RunInput]:
     """For each HotSpot operator not on the company's file: add it, or refuse its SpotIDs."""
-    choice = Literal[ADD_OPERATOR, REFUSE_LINES]
+    choice = _one_of([ADD_OPERATOR, REFUSE_LINES])
     fields: dict[str, Any] = {
         f"operator_{n}": (choice, Field(title=f"{name!r} for {company}"))
         for n, name in enumerate(operators)
     }
-    return create_model("OperatorChoice", __base__=RunInput, **fields)  # type: ignore[call-overload,no-any-return]
+    return create_model("OperatorChoice", __base__=RunInput, **fields)
 
 
 def location_form(unknown: list[str], locations: list[str]) -> type[RunInput]:
     """For each location the company does not have: which of its locations is meant."""
-    choice = Literal[(*locations, REJECT)]  # type: ignore[valid-type]
+    choice = _one_of([*locations, REJECT])
     fields: dict[str, Any] = {
         f"location_{n}": (choice, Field(title=f"'{name}' is")) for n, name in enumerate(unknown)
     }
-    return create_model("LocationChoice", __base__=RunInput, **fields)  # type: ignore[call-overload,no-any-return]
+    return create_model("LocationChoice", __base__=RunInput, **fields)
 
 
 def unconfirmed_operators(lines: Sequence[RequestSpot]) -> list[str]:
@@ -317,7 +324,7 @@ def _apply_operator(session: Session, request: OnboardingRequest, answer: Any) -
     unconfirmed = [line for line in lines if line.verdict == SpotVerdict.operator_unconfirmed]
     operators = unconfirmed_operators(unconfirmed)
     choices = {op: getattr(answer, f"operator_{n}") for n, op in enumerate(operators)}
-    refused = [line for line in unconfirmed if choices[line.hotspot_operator] != ADD_OPERATOR]
+    refused = [line for line in unconfirmed if choices[line.hotspot_operator or ""] != ADD_OPERATOR]
     for line in refused:
         crud.set_verdict(
             session,

@@ -72,8 +72,8 @@ class Catalogue(BaseModel):
             if spot.spot_id == spot_id:
                 return spot
         for spot_range in self.spot_ranges:
-            if (spot := spot_range.spot(spot_id)) is not None:
-                return spot
+            if (ranged := spot_range.spot(spot_id)) is not None:
+                return ranged
         return None
 
     def spots_of(self, operator: str) -> list[Spot]:

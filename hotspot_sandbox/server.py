@@ -57,7 +57,8 @@ def _error(status: int, code: str, message: str, **headers: str) -> JSONResponse
 
 def _state(request: Request) -> SandboxState:
     """The app's one state, as a FastAPI dependency."""
-    return request.app.state.sandbox
+    state: SandboxState = request.app.state.sandbox
+    return state
 
 
 State = Annotated[SandboxState, Depends(_state)]

@@ -24,6 +24,8 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     EOFError,
 )
+# Logging out of a connection that is already gone.
+_LOGOUT_ERRORS: tuple[type[BaseException], ...] = (*CONNECTION_ERRORS, AttributeError)
 
 
 # The header of a message too large to download: enough to file and report it.
@@ -80,7 +82,7 @@ class Inbox:
         if self._mailbox is not None:
             try:
                 self._mailbox.logout()
-            except (*CONNECTION_ERRORS, AttributeError):
+            except _LOGOUT_ERRORS:
                 pass  # the connection is already gone
             self._mailbox = None
 

@@ -9,7 +9,7 @@ tolerantly: anything malformed is kept as a defect, never raised.
 from __future__ import annotations
 
 import re
-from email.message import Message
+from email.message import EmailMessage, Message
 
 from parsers.models import AuthenticationResults, MethodResult, SenderEvidence
 from parsers.normalize import clean_str
@@ -23,7 +23,7 @@ _QUOTED = r'"(?:[^"\\]|\\.)*"'
 _PAIR = re.compile(rf"([A-Za-z0-9_.\-/]+)\s*=\s*({_QUOTED}|[^\s;]+)")
 
 
-def read_sender_evidence(message: Message) -> SenderEvidence:
+def read_sender_evidence(message: EmailMessage) -> SenderEvidence:
     """Every From address and defect, and every Authentication-Results header, parsed."""
     raw_from = _raw_values(message, "from")
     addresses: list[str] = []
@@ -107,7 +107,9 @@ def _strip_comments(text: str) -> str:
 
 
 def _split_outside_quotes(text: str, separator: str) -> list[str]:
-    parts, current, quoted, escaped = [], [], False, False
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = escaped = False
     for char in text:
         if escaped:
             escaped = False

@@ -22,7 +22,7 @@ Outcome rules:
 from __future__ import annotations
 
 import email
-from email.message import Message
+from email.message import EmailMessage, Message
 
 from parsers import headers, mime, quoting
 from parsers.authentication import read_sender_evidence
@@ -83,7 +83,7 @@ def _parse(raw: bytes | str, limits: Limits) -> SpotIDRequest:
     )
 
 
-def _message(raw: bytes | str) -> Message:
+def _message(raw: bytes | str) -> EmailMessage:
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "replace")
     raw = raw.removeprefix(b"\xef\xbb\xbf").lstrip(b"\r\n\t ")

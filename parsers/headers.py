@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from email.header import decode_header, make_header
-from email.message import Message
+from email.message import EmailMessage, Message
 from email.utils import parseaddr
 
 from parsers.limits import MessageTooLarge
@@ -45,7 +45,7 @@ def header(message: Message, name: str) -> str | None:
     return text or None
 
 
-def sender(message: Message) -> tuple[str | None, str | None]:
+def sender(message: EmailMessage) -> tuple[str | None, str | None]:
     """(address lower-cased, display name) of the From header."""
     try:
         addresses = message["From"].addresses if message["From"] is not None else ()

@@ -38,7 +38,8 @@ def html_to_text(markup: str) -> str:
             return ""
         for quote in tree.xpath(_QUOTES):
             _replace_with_quoted_text(quote)
-        return Inscriptis(tree, _CONFIG).get_text()
+        text: str = Inscriptis(tree, _CONFIG).get_text()
+        return text
     except (ValueError, TypeError, AssertionError, RecursionError, etree.LxmlError):
         return ""
 

@@ -18,6 +18,7 @@ turn whatever lies beyond them into a warning instead of more work.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -238,7 +239,9 @@ def _kind(token: re.Match[str], masked: str) -> Literal["id", "bad"] | None:
     return "bad" if any(3 <= len(part) <= 8 for part in parts) else None
 
 
-def _in_name(line: str, masked: str, tokens: list[tuple[re.Match[str], str]], index: int) -> bool:
+def _in_name(
+    line: str, masked: str, tokens: Sequence[tuple[re.Match[str], str]], index: int
+) -> bool:
     """True for "Lot 101: 14283" and a bare "Lot 14283"; "Airport Lot 14283" gives a SpotID."""
     token = tokens[index][0]
     start = token.start()

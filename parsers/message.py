@@ -83,6 +83,9 @@ def spend_on_header(name: str, size: int) -> None:
 class HeaderCachingMessage(EmailMessage):
     """An EmailMessage whose header values are parsed once per part."""
 
+    # The stdlib's raw (name, value) pairs, which typeshed does not declare.
+    _headers: list[tuple[str, str]]
+
     def get(self, name: str, failobj: Any = None) -> Any:
         cache = self.__dict__.setdefault("_parsed_headers", {})
         key = name.lower()

@@ -102,8 +102,8 @@ def _visit(part: Message, body: Body, depth: int) -> None:
     elif content_type in _SHEET_TYPES or lowered.endswith(_SHEET_SUFFIXES):
         body.sheets.append(name or content_type)
     elif content_type == "text/plain":
-        attached = _safe(part.get_content_disposition, None) == "attachment"
-        if attached and name:
+        is_attachment = _safe(part.get_content_disposition, None) == "attachment"
+        if is_attachment and name:
             body.texts.append((name, _text(part)))
         else:
             body.plain.append(_text(part))
@@ -112,7 +112,7 @@ def _visit(part: Message, body: Body, depth: int) -> None:
 
 
 def _children(part: Message) -> list[Message]:
-    payload = _safe(part.get_payload, [])
+    payload = _safe(part.get_payload, None)
     return (
         [child for child in payload if isinstance(child, Message)]
         if isinstance(payload, list)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
 import re
-from re import _casefix as re_casefix  # the extra case folds of the re module (stdlib)
 
 # Spaces that mail clients and word processors slip in (nbsp, thin, ideographic ...).
 _ODD_SPACES = re.compile(r"[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
@@ -40,11 +40,13 @@ def _capped(run: re.Match[str]) -> str:
 # re.I, or the same pattern without it on the lower-cased text, gives the same result
 # whenever lower-casing keeps every position and no character of the text folds to another
 # in a way lower() does not (the dotless i, the long s ...: the extra cases of re itself).
+# They live in the private stdlib module re._casefix, which typeshed does not describe.
+_RE_EXTRA_CASES: dict[int, tuple[int, ...]] = importlib.import_module("re._casefix")._EXTRA_CASES
 _EXTRA_CASES = "".join(
     sorted(
         {
             char
-            for key, others in re_casefix._EXTRA_CASES.items()
+            for key, others in _RE_EXTRA_CASES.items()
             for char in (chr(key), *map(chr, others))
             if not char.isascii()
         }

@@ -33,7 +33,7 @@ WEBHOOK_BLOCK = "hotspot-ops-webhook"
 APPRISE_MODES = {"starttls": "starttls", "tls": "ssl", "none": "insecure"}
 
 # (name, the run's state it reacts to, subject, body); Jinja rendered by the server.
-NOTICES = (
+NOTICES: tuple[tuple[str, dict[str, str | list[str]], str, str], ...] = (
     (
         "hotspot: an onboarding waits for ops",
         {"prefect.state-type": "PAUSED", "prefect.state-name": "Suspended"},

@@ -71,12 +71,14 @@ class SandboxProcess(Service):
         """Counters, knobs and every permit the sandbox holds."""
         response = self._control.get("/state")
         response.raise_for_status()
-        return response.json()
+        state: dict[str, Any] = response.json()
+        return state
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         response = self._control.post(path, json=body)
         response.raise_for_status()
-        return response.json()
+        answer: dict[str, Any] = response.json()
+        return answer
 
     def stop(self) -> None:
         """Stop the server and release its control client."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -36,6 +37,7 @@ from store.models import (
     SpotVerdict,
     StoreIdentity,
     TestPermit,
+    stored_id,
     utcnow,
 )
 from store.schemas import (
@@ -85,7 +87,7 @@ def upsert_company(session: Session, *, company_in: CompanyIn) -> Company:
     known = {normalise_location(loc.name) for loc in company_locations(session, company=company)}
     for name in company_in.locations:
         if normalise_location(name) not in known:
-            session.add(Location(company_id=company.id, name=name.strip()))
+            session.add(Location(company_id=stored_id(company), name=name.strip()))
             known.add(normalise_location(name))
     session.flush()
     return company
@@ -164,7 +166,7 @@ def record_request(
     key: str,
     source: RequestSource,
     raw: bytes,
-    parsed: dict | None,
+    parsed: dict[str, Any] | None,
     sender: str | None,
     subject: str | None,
     spots: Iterable[tuple[str, str]],
@@ -198,7 +200,10 @@ def record_request(
     for position, (location, spot_id) in enumerate(spots):
         session.add(
             RequestSpot(
-                request_id=request.id, position=position, location=location, spot_id=spot_id
+                request_id=stored_id(request),
+                position=position,
+                location=location,
+                spot_id=spot_id,
             )
         )
     session.flush()
@@ -218,12 +223,12 @@ def company_requests(
     return session.exec(
         select(OnboardingRequest)
         .where(OnboardingRequest.company_id == company_id, OnboardingRequest.state == state)
-        .order_by(OnboardingRequest.id)
+        .order_by(col(OnboardingRequest.id))
     ).all()
 
 
 def list_requests(session: Session) -> Sequence[OnboardingRequest]:
-    return session.exec(select(OnboardingRequest).order_by(OnboardingRequest.id)).all()
+    return session.exec(select(OnboardingRequest).order_by(col(OnboardingRequest.id))).all()
 
 
 def set_request_state(
@@ -273,7 +278,7 @@ def take_lease(
         )
         .execution_options(synchronize_session=False)
     )
-    if taken.rowcount:
+    if _rows_changed(taken):
         return None
     return session.exec(select(OnboardingRequest).where(OnboardingRequest.id == request_id)).one()
 
@@ -283,7 +288,7 @@ def interrupted_requests(session: Session) -> Sequence[OnboardingRequest]:
     return session.exec(
         select(OnboardingRequest)
         .where(col(OnboardingRequest.lease_expires_at) < utcnow())
-        .order_by(OnboardingRequest.id)
+        .order_by(col(OnboardingRequest.id))
     ).all()
 
 
@@ -291,7 +296,7 @@ def release_lease(session: Session, *, request_id: int, owner: str) -> None:
     """Give the lease back (only if `owner` still holds it)."""
     session.execute(
         sa.update(OnboardingRequest)
-        .where(col(OnboardingRequest.id) == request_id, OnboardingRequest.lease_owner == owner)
+        .where(col(OnboardingRequest.id) == request_id, col(OnboardingRequest.lease_owner) == owner)
         .values(lease_owner=None, lease_expires_at=None)
         .execution_options(synchronize_session=False)
     )
@@ -332,7 +337,7 @@ def request_spots(session: Session, *, request_id: int) -> Sequence[RequestSpot]
     return session.exec(
         select(RequestSpot)
         .where(RequestSpot.request_id == request_id)
-        .order_by(RequestSpot.position)
+        .order_by(col(RequestSpot.position))
     ).all()
 
 
@@ -507,7 +512,7 @@ def request_mappings(session: Session, *, request_id: int) -> Sequence[SpotMappi
             RequestSpot.verdict == SpotVerdict.accepted,
             SpotMapping.request_id == request_id,
         )
-        .order_by(RequestSpot.position)
+        .order_by(col(RequestSpot.position))
     ).all()
 
 
@@ -527,7 +532,7 @@ def set_mapping_state(
         .values(state=state, reason=reason, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    return bool(moved.rowcount)
+    return bool(_rows_changed(moved))
 
 
 def list_integrations(session: Session) -> Sequence[tuple[Company, Integration]]:
@@ -584,7 +589,7 @@ def add_permit(
 ) -> TestPermit:
     """Record a test permit before it is pushed, so a retried push reuses its external_id."""
     permit = TestPermit(
-        mapping_id=mapping.id,
+        mapping_id=stored_id(mapping),
         spot_id=mapping.spot_id,
         external_id=external_id,
         with_company_token=with_company_token,
@@ -621,13 +626,13 @@ def expired_active_permits(
         .join(SpotMapping, col(SpotMapping.id) == col(TestPermit.mapping_id))
         .join(Company, col(Company.id) == col(SpotMapping.company_id))
         .where(col(TestPermit.state).in_(ACTIVE_PERMIT_STATES), TestPermit.end_time < before)
-        .order_by(TestPermit.id)
+        .order_by(col(TestPermit.id))
     ).all()
 
 
 def permits_for_spot(session: Session, *, spot_id: str) -> Sequence[TestPermit]:
     return session.exec(
-        select(TestPermit).where(TestPermit.spot_id == spot_id).order_by(TestPermit.id)
+        select(TestPermit).where(TestPermit.spot_id == spot_id).order_by(col(TestPermit.id))
     ).all()
 
 
@@ -750,3 +755,9 @@ def form_link_revoked(session: Session, *, token_digest: str) -> bool:
         IssuedLink.token_digest == token_digest, col(IssuedLink.revoked_at).is_not(None)
     )
     return session.exec(revoked).first() is not None
+
+
+def _rows_changed(result: sa.Result[Any]) -> int:
+    """How many rows an UPDATE changed: sqlmodel types `Session.execute` as returning a plain
+    Result, which for an UPDATE is a CursorResult."""
+    return cast(sa.CursorResult[Any], result).rowcount

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any, Literal, Protocol, TypeVar, overload
 
 import sqlalchemy as sa
 from sqlmodel import JSON, Column, Field, SQLModel
@@ -15,6 +16,17 @@ from sqlmodel import JSON, Column, Field, SQLModel
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class _Row(Protocol):
+    id: int | None
+
+
+def stored_id(row: _Row) -> int:
+    """The key of a row the database has numbered (read back, or added and flushed)."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id yet: add and flush it first")
+    return row.id
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -36,19 +48,34 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# Each column helper is typed as the value its column holds, as sqlmodel's own Field is.
+_State = TypeVar("_State", bound=StrEnum)
+
+
 def created_now() -> datetime:
     """A timestamp column that defaults to the moment the row is made."""
-    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    column: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    return column
 
 
+@overload
+def timestamp(*, nullable: Literal[False] = False) -> datetime: ...
+@overload
+def timestamp(*, nullable: Literal[True]) -> datetime | None: ...
 def timestamp(*, nullable: bool = False) -> datetime | None:
     """A timestamp column set by the code that changes the row."""
-    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable))
+    column: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=nullable)
+    )
+    return column
 
 
-def state_column(enum: type[StrEnum], default: StrEnum) -> StrEnum:
+def state_column(enum: type[_State], default: _State) -> _State:
     """An enum stored as its text (no database-native enum type to migrate)."""
-    return Field(default=default, sa_type=sa.Enum(enum, native_enum=False, length=20))
+    column: _State = Field(default=default, sa_type=sa.Enum(enum, native_enum=False, length=20))
+    return column
 
 
 class Phase(StrEnum):
@@ -316,7 +343,7 @@ class OnboardingRequest(SQLModel, table=True):
     sender: str | None = None
     subject: str | None = None
     raw: bytes = Field(sa_column=Column(sa.LargeBinary, nullable=False))
-    parsed: dict | None = Field(default=None, sa_column=Column(JSON))
+    parsed: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     company_id: int | None = Field(default=None, foreign_key="company.id", index=True)
     state: RequestState = state_column(RequestState, RequestState.received)
     reason: str | None = None

@@ -13,7 +13,7 @@ from inbox.imap import Inbox
 from parsers import NotASpotIDRequest, UnreadableInput
 from store import crud
 from store.db import session_scope
-from store.models import Disposition, InboundMessage, RequestState
+from store.models import Disposition, InboundMessage, RequestState, stored_id
 from tasks.intake import admit, keep_unreadable, starts_a_run
 from tasks.parse_worker import parse_email_bounded
 
@@ -67,7 +67,7 @@ async def take_in_email(inbox: Inbox, uid: int, uidvalidity: int) -> EmailIntake
                 mailbox=inbox.folder,
                 uidvalidity=uidvalidity,
                 uid=uid,
-                request_id=request.id,
+                request_id=stored_id(request),
                 disposition=disposition,
             ),
         )

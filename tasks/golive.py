@@ -6,7 +6,7 @@ from prefect import get_run_logger, task
 
 from store import crud
 from store.db import session_scope
-from store.models import MappingState, PermitState
+from store.models import MappingState, PermitState, stored_id
 from tasks.permits import revoke_test_permit
 from tasks.policy import HOTSPOT_TASK_RETRIES, gather_all, hotspot_client
 from tasks.recorder import Recorder
@@ -25,7 +25,9 @@ async def mark_live(request_id: int) -> list[str]:
         ]
         permits = [
             p
-            for p in crud.active_permits(session, mapping_ids=[m.id for m in verified]).values()
+            for p in crud.active_permits(
+                session, mapping_ids=[stored_id(m) for m in verified]
+            ).values()
             if p.state in (PermitState.issued, PermitState.visible)
         ]
     async with hotspot_client() as hotspot, Recorder() as record:

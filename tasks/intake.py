@@ -12,7 +12,13 @@ from parsers.envelope import read_envelope
 from settings import settings
 from store import crud
 from store.db import session_scope
-from store.models import OnboardingRequest, Refuser, RequestSource, RequestState
+from store.models import (
+    OnboardingRequest,
+    Refuser,
+    RequestSource,
+    RequestState,
+    stored_id,
+)
 from trust import who_may_ask
 
 
@@ -93,4 +99,4 @@ def record_request(raw: bytes, request: SpotIDRequest) -> int:
         )
     else:
         logger.warning("Request %s stored, %s: %s", stored.id, stored.state.value, stored.reason)
-    return stored.id
+    return stored_id(stored)

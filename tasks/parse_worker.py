@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 from dataclasses import asdict
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from parsers import Limits, MessageTooLarge, NotASpotIDRequest, SpotIDRequest, UnreadableInput
 from parsers import parse_email as _parse_email
@@ -160,18 +160,18 @@ async def parse_email_bounded(raw: bytes) -> SpotIDRequest:
     )
 
 
-def _write(stream: BinaryIO, data: bytes) -> None:
+def _write(stream: IO[bytes], data: bytes) -> None:
     stream.write(_FRAME.pack(len(data)) + data)
     stream.flush()
 
 
-def _read(stream: BinaryIO, *, deadline: float | None = None) -> bytes:
+def _read(stream: IO[bytes], *, deadline: float | None = None) -> bytes:
     """One frame; TimeoutError past `deadline`, EOFError when the other side is gone."""
     header = _read_exactly(stream, _FRAME.size, deadline)
     return _read_exactly(stream, _FRAME.unpack(header)[0], deadline)
 
 
-def _read_exactly(stream: BinaryIO, size: int, deadline: float | None) -> bytes:
+def _read_exactly(stream: IO[bytes], size: int, deadline: float | None) -> bytes:
     chunks: list[bytes] = []
     left = size
     descriptor = stream.fileno()

@@ -25,6 +25,7 @@ from store.models import (
     RequestState,
     SpotMapping,
     TestPermit,
+    stored_id,
     utcnow,
 )
 from tasks.policy import HOTSPOT_TASK_RETRIES, gather_all, hotspot_client
@@ -42,7 +43,7 @@ async def issue_test_permits(request_id: int) -> int:
             for m in crud.request_mappings(session, request_id=request_id)
             if m.state in NOT_YET_VERIFIED
         ]
-        active = crud.active_permits(session, mapping_ids=[m.id for m in mappings])
+        active = crud.active_permits(session, mapping_ids=[stored_id(m) for m in mappings])
     # A permit pushed before the company's token was on file can never become visible, and
     # one that ends before it could be verified proves nothing: revoke it, push a new one.
     soon = utcnow() + timedelta(seconds=settings.verify_timeout_seconds)
@@ -77,7 +78,7 @@ def _record_permits(mappings: list[SpotMapping], *, with_token: bool) -> list[Te
     """
     pending = []
     with session_scope() as session:
-        active = crud.active_permits(session, mapping_ids=[m.id for m in mappings])
+        active = crud.active_permits(session, mapping_ids=[stored_id(m) for m in mappings])
         for mapping in mappings:
             permit = active.get(mapping.id or 0)
             if permit is None:
@@ -168,7 +169,9 @@ async def withdraw_test_permits(request_id: int) -> int:
         request = crud.get_request(session, request_id=request_id)
         token = crud.company_token(crud.get_company(session, company_id=request.company_id or 0))
         mappings = crud.request_mappings(session, request_id=request_id)
-        active = list(crud.active_permits(session, mapping_ids=[m.id for m in mappings]).values())
+        active = list(
+            crud.active_permits(session, mapping_ids=[stored_id(m) for m in mappings]).values()
+        )
     if active:
         async with hotspot_client() as hotspot, Recorder() as record:
             await gather_all(

@@ -16,9 +16,8 @@ from typing import Any
 
 import httpx
 from prefect import Task
-from prefect.client.schemas.objects import TaskRun
+from prefect.client.schemas.objects import State, TaskRun
 from prefect.concurrency.asyncio import rate_limit
-from prefect.states import State
 
 from hotspot import HotSpotClient, HotSpotUnavailable, Limiter
 from settings import Settings, settings

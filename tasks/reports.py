@@ -11,6 +11,7 @@ from a customer (or HotSpot) goes in through `md_text` only.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from uuid import UUID
 
 from prefect.artifacts import (
     Artifact,
@@ -94,7 +95,7 @@ class PollProgress:
 
     def __init__(self, request_id: int, total: int) -> None:
         self.request_id, self.total = request_id, total
-        self.artifact_id: object | None = None
+        self.artifact_id: UUID | None = None
 
     async def update(self, seen: int, elapsed: float) -> None:
         percent = 100.0 * seen / self.total if self.total else 100.0

@@ -30,6 +30,7 @@ from store.models import (
     PermitState,
     RequestState,
     TestPermit,
+    stored_id,
     utcnow,
 )
 from tasks.permits import revoke_test_permit
@@ -80,7 +81,7 @@ async def verify_test_permits(request_id: int, timeout: float | None = None) -> 
             m.spot_id for m in mappings if m.state in (MappingState.verified, MappingState.live)
         ]
         unverified = [m for m in mappings if m.state in NOT_YET_VERIFIED]
-        active = crud.active_permits(session, mapping_ids=[m.id for m in unverified])
+        active = crud.active_permits(session, mapping_ids=[stored_id(m) for m in unverified])
         waiting = [
             permit
             for m in unverified

@@ -58,7 +58,7 @@ def form_file(directory: Path, spots: dict[str, str], sender: str = "jane@acme.e
     return str(path)
 
 
-def start_cli(*args: str, hotspot_url: str, log: Path, **extra_env: str) -> subprocess.Popen:
+def start_cli(*args: str, hotspot_url: str, log: Path, **extra_env: str) -> subprocess.Popen[bytes]:
     """Start `hotspot-onboard ARGS`, its output (stdout and stderr) going to `log`."""
     return subprocess.Popen(
         [CLI, *args],

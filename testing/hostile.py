@@ -90,7 +90,10 @@ def hostile_request(
 ) -> int:
     """A request whose sender, subject, reason and line are all `text`."""
     with session_scope() as session:
-        company_id = crud.get_company_by_name(session, name=company).id if company else None
+        found = crud.get_company_by_name(session, name=company) if company else None
+        if company and found is None:
+            raise LookupError(f"no company {company!r}")
+        company_id = None if found is None else found.id
         request, _ = crud.record_request(
             session,
             key=f"hostile-{next(_keys)}",

@@ -7,7 +7,7 @@ the same onboarding flow. Sending the same body again returns the same request.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Request, Response, status
 from fastapi.exceptions import RequestValidationError
@@ -24,10 +24,12 @@ router = APIRouter(
     prefix="/api", tags=["requests"], dependencies=[StaffOnly], route_class=StaffRoute
 )
 
-UNAUTHORIZED = {401: {"description": "No valid staff key in the X-API-Key header."}}
-NOT_FOUND = {404: {"description": "No request with that id."}}
-NOT_JSON = {400: {"description": "The body could not be read as JSON."}}
-TOO_LARGE = {413: {"description": "The body is larger than WEB_MAX_BODY_BYTES."}}
+# FastAPI's `responses`: status code to what the OpenAPI document says of it.
+Responses = dict[int | str, dict[str, Any]]
+UNAUTHORIZED: Responses = {401: {"description": "No valid staff key in the X-API-Key header."}}
+NOT_FOUND: Responses = {404: {"description": "No request with that id."}}
+NOT_JSON: Responses = {400: {"description": "The body could not be read as JSON."}}
+TOO_LARGE: Responses = {413: {"description": "The body is larger than WEB_MAX_BODY_BYTES."}}
 
 
 class SpotIn(BaseModel):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from flows.launch import Onboardings
@@ -20,7 +21,7 @@ from tasks.intake import admit, starts_a_run
 logger = logging.getLogger(__name__)
 
 
-def form_json(*, company: str, contact_email: str, spots: list[tuple[str, str | int]]) -> bytes:
+def form_json(*, company: str, contact_email: str, spots: Sequence[tuple[str, str | int]]) -> bytes:
     """The pipeline's form JSON, canonical, so the same request is the same bytes."""
     body: dict[str, Any] = {
         "company": company,

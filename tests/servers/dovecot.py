@@ -576,8 +576,8 @@ class DovecotServer:
                 raise DovecotError(f"SELECT {folder!r} failed: {data!r}")
             if int(data[0] or 0) == 0:
                 return []
-            typ, data = imap.uid("FETCH", "1:*", "(BODY.PEEK[])")
-        return [item[1] for item in data if isinstance(item, tuple)]
+            typ, fetched = imap.uid("FETCH", "1:*", "(BODY.PEEK[])")
+        return [item[1] for item in fetched if isinstance(item, tuple)]
 
     def folders(self) -> list[str]:
         """Every folder's name (decoded, with "/" between levels)."""

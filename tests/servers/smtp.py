@@ -161,7 +161,7 @@ class SmtpCapture:
                     mail_from=envelope.mail_from or "",
                     rcpt_tos=tuple(envelope.rcpt_tos),
                     raw=raw,
-                    message=cast(EmailMessage, BytesParser(policy=policy.default).parsebytes(raw)),
+                    message=BytesParser(policy=policy.default).parsebytes(raw),
                     login=auth.login.decode() if isinstance(auth, LoginPassword) else None,
                 )
             )
