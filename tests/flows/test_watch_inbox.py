@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import ssl
+import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -346,7 +347,11 @@ def test_the_watch_command_onboards_what_arrives_and_stops_on_sigterm(
         tree = [watcher.pid, *process.descendants(watcher.pid)]
     finally:
         watcher.send_signal(signal.SIGTERM)
-        watcher.wait(timeout=60)
+        try:
+            watcher.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.stop_tree(watcher.pid, timeout=0, sig=signal.SIGKILL)
+            raise
     assert process.wait_until(
         lambda: not any(process.alive(p) for p in tree), timeout=30, process=None
     )
