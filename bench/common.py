@@ -112,8 +112,7 @@ def seed_companies(url: str, companies: list[dict[str, Any]]) -> None:
     from store.schemas import CompanyIn
 
     with store_session(url) as session:
-        for company in companies:
-            crud.upsert_company(session, company_in=CompanyIn.model_validate(company))
+        crud.seed_companies(session, companies=map(CompanyIn.model_validate, companies))
 
 
 def deploy_onboarding(server: PrefectServer, *, pool: str) -> str:

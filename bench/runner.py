@@ -59,8 +59,7 @@ def seed(spec: dict[str, Any]) -> list[int]:
     migrate()
     ids = []
     with session_scope() as session:
-        for company in spec["companies"]:
-            crud.upsert_company(session, company_in=CompanyIn.model_validate(company))
+        crud.seed_companies(session, companies=map(CompanyIn.model_validate, spec["companies"]))
         for wanted in spec["requests"]:
             company = crud.get_company_by_name(session, name=wanted["company"])
             assert company is not None and company.id is not None

@@ -16,6 +16,7 @@ from store.crud.companies import (
     get_company_by_name,
     list_companies,
     requester_token,
+    seed_companies,
     set_company_token,
     upsert_company,
 )
@@ -118,6 +119,7 @@ __all__ = [
     "release_lease",
     "replies_for",
     "requester_token",
+    "seed_companies",
     "request_mappings",
     "request_outcome",
     "request_spots",

@@ -43,6 +43,11 @@ def upsert_company(session: Session, *, company_in: CompanyIn) -> Company:
     return company
 
 
+def seed_companies(session: Session, *, companies: Iterable[CompanyIn]) -> list[Company]:
+    """Create or update each company of a seed file (operators are added, never removed)."""
+    return [upsert_company(session, company_in=company_in) for company_in in companies]
+
+
 def get_company_by_name(session: Session, *, name: str) -> Company | None:
     return session.exec(
         select(Company).where(sa.func.lower(Company.name) == name.strip().lower())
