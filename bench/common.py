@@ -112,8 +112,33 @@ def seed_companies(url: str, companies: list[dict[str, Any]]) -> None:
     from store.schemas import CompanyIn
 
     with store_session(url) as session:
-        for company in companies:
-            crud.upsert_company(session, company_in=CompanyIn.model_validate(company))
+        crud.seed_companies(session, companies=map(CompanyIn.model_validate, companies))
+
+
+def record_bench_request(
+    session: Session, *, company_name: str, spots: list[tuple[str, str]], raw: bytes
+) -> int:
+    """Store a request of the company for these (location, SpotID) pairs, as intake would
+    after admitting it; its id."""
+    import uuid
+
+    from store import crud
+    from store.models import RequestSource
+
+    company = crud.get_company_by_name(session, name=company_name)
+    assert company is not None
+    request, _ = crud.record_request(
+        session,
+        key=f"bench:{uuid.uuid4().hex}",
+        source=RequestSource.form,
+        raw=raw,
+        parsed=None,
+        sender=company.contacts[0],
+        subject="benchmark",
+        spots=spots,
+        company_id=company.id,
+    )
+    return request.id or 0
 
 
 def deploy_onboarding(server: PrefectServer, *, pool: str) -> str:

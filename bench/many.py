@@ -24,6 +24,7 @@ from bench.common import (
     Figure,
     deploy_onboarding,
     peak_rss_mib,
+    record_bench_request,
     store_session,
 )
 from stack.prefect import PrefectServer, ensure_rate_limit, worker
@@ -58,10 +59,8 @@ def companies() -> list[dict[str, Any]]:
 def store_requests(url: str) -> list[int]:
     """Seed the companies and store one request per company; their ids."""
     import json
-    import uuid
 
     from store import crud
-    from store.models import RequestSource
     from store.schemas import CompanyIn
 
     ids = []
@@ -69,18 +68,9 @@ def store_requests(url: str) -> list[int]:
         for c, company_in in enumerate(companies()):
             company = crud.upsert_company(session, company_in=CompanyIn.model_validate(company_in))
             spots = [(f"Stall {n}", str(300000 + c * SPOTS_EACH + n)) for n in range(SPOTS_EACH)]
-            request, _ = crud.record_request(
-                session,
-                key=f"bench:{uuid.uuid4().hex}",
-                source=RequestSource.form,
-                raw=json.dumps(spots).encode(),
-                parsed=None,
-                sender=company.contacts[0],
-                subject="benchmark",
-                spots=spots,
-                company_id=company.id,
-            )
-            ids.append(request.id or 0)
+            raw = json.dumps(spots).encode()
+            stored = record_bench_request(session, company_name=company.name, spots=spots, raw=raw)
+            ids.append(stored)
     return ids
 
 

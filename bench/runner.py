@@ -15,12 +15,11 @@ import json
 import resource
 import sys
 import time
-import uuid
 from typing import Any
 
 import httpx
 
-from store.models import RequestSource, RequestState
+from bench.common import record_bench_request
 from tasks.policy import wired_hotspot
 
 CALLS: list[tuple[float, float]] = []  # (start, end) of every HotSpot HTTP exchange
@@ -59,25 +58,13 @@ def seed(spec: dict[str, Any]) -> list[int]:
     migrate()
     ids = []
     with session_scope() as session:
-        for company in spec["companies"]:
-            crud.upsert_company(session, company_in=CompanyIn.model_validate(company))
+        crud.seed_companies(session, companies=map(CompanyIn.model_validate, spec["companies"]))
         for wanted in spec["requests"]:
-            company = crud.get_company_by_name(session, name=wanted["company"])
-            assert company is not None and company.id is not None
-            spots = [tuple(pair) for pair in wanted["spots"]]
-            request, _ = crud.record_request(
-                session,
-                key=f"bench:{uuid.uuid4().hex}",
-                source=RequestSource.form,
-                raw=json.dumps(wanted).encode(),
-                parsed=None,
-                sender=company.contacts[0],
-                subject="benchmark",
-                spots=spots,
-                company_id=company.id,
-                state=RequestState.received,
+            spots = [(location, spot_id) for location, spot_id in wanted["spots"]]
+            raw = json.dumps(wanted).encode()
+            ids.append(
+                record_bench_request(session, company_name=wanted["company"], spots=spots, raw=raw)
             )
-            ids.append(request.id or 0)
     return ids
 
 

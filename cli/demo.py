@@ -64,8 +64,7 @@ def onboard_demo(console: Console) -> int:
     migrate()
     seed = SeedFile.model_validate_json((DEMO_DIR / "companies.json").read_bytes())
     with session_scope() as session:
-        for company_in in seed.companies:
-            crud.upsert_company(session, company_in=company_in)
+        crud.seed_companies(session, companies=seed.companies)
     console.print(", ".join(c.name for c in seed.companies))
 
     console.print(Rule("2. Onboard the template email (hotspot-onboard onboard demo/request.eml)"))

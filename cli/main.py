@@ -103,8 +103,7 @@ def seed(file: Path) -> None:
         raise fail(f"{file} is not a valid seed file: {exc}", EXIT_UNREADABLE) from exc
     migrate()
     with session_scope() as session:
-        for company_in in seed_file.companies:
-            crud.upsert_company(session, company_in=company_in)
+        crud.seed_companies(session, companies=seed_file.companies)
     names = ", ".join(c.name for c in seed_file.companies)
     out.print(f"Seeded {len(seed_file.companies)} companies: {names}")
 

@@ -116,8 +116,7 @@ def stack(tmp: Path) -> Iterator[str]:
         migrate()
         seed = SeedFile.model_validate_json((PROJECT / "demo/companies.json").read_bytes())
         with session_scope() as session:
-            for company_in in seed.companies:
-                crud.upsert_company(session, company_in=company_in)
+            crud.seed_companies(session, companies=seed.companies)
         print("Prefect server starting …")
         deployed = exits.enter_context(
             deployed_stack(

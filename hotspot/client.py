@@ -13,7 +13,6 @@ import logging
 import math
 import random
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -83,12 +82,7 @@ class HotSpotClient:
         )
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         if self._http is not None:
             await self._http.aclose()
             self._http = None

@@ -9,7 +9,6 @@ import shlex
 import socket
 import ssl
 import subprocess
-from types import TracebackType
 
 from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
 from imap_tools.errors import MailboxLoginError, UnexpectedCommandStatusError
@@ -73,12 +72,7 @@ class Inbox:
         mailbox.folder.set(self.folder)
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         if self._mailbox is not None:
             try:
                 self._mailbox.logout()

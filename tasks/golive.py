@@ -17,7 +17,7 @@ async def mark_live(request_id: int) -> list[str]:
     """Revoke each verified mapping's TEST123, then mark it and the integration live."""
     with session_scope() as session:
         request = crud.get_request(session, request_id=request_id)
-        token = crud.company_token(crud.get_company(session, company_id=request.company_id or 0))
+        token = crud.requester_token(session, request=request)
         verified = [
             m
             for m in crud.request_mappings(session, request_id=request_id)

@@ -15,7 +15,6 @@ import contextlib
 import os
 import socket
 import uuid
-from types import TracebackType
 
 from prefect import get_run_logger, task
 from prefect.runtime import flow_run
@@ -70,12 +69,7 @@ class RequestLease:
         self._renewer = asyncio.create_task(self._renew(asyncio.current_task()))
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         if self._renewer is not None:
             self._renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):

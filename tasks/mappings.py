@@ -54,7 +54,7 @@ def _claim(request_id: int) -> int:
         company = crud.get_company(session, company_id=request.company_id)
         integration, _ = crud.ensure_integration(session, company_id=company.id or 0)
         locations = {
-            crud.normalise_location(loc.name): loc.id or 0
+            crud.location_key(loc.name): loc.id or 0
             for loc in crud.company_locations(session, company=company)
         }
         lines = [
@@ -63,7 +63,7 @@ def _claim(request_id: int) -> int:
             if line.verdict == SpotVerdict.accepted
         ]
         wanted = {
-            line.position: (locations[crud.normalise_location(line.location)], line.spot_id)
+            line.position: (locations[crud.location_key(line.location)], line.spot_id)
             for line in lines
         }
         claimed = crud.claim_mappings(

@@ -37,7 +37,7 @@ async def issue_test_permits(request_id: int) -> int:
     """Push a TEST123 permit for each mapping not yet verified; returns how many were pushed."""
     with session_scope() as session:
         request = crud.get_request(session, request_id=request_id)
-        token = crud.company_token(crud.get_company(session, company_id=request.company_id or 0))
+        token = crud.requester_token(session, request=request)
         mappings = [
             m
             for m in crud.request_mappings(session, request_id=request_id)
@@ -167,7 +167,7 @@ async def withdraw_test_permits(request_id: int) -> int:
     how many. Best effort: what HotSpot does not answer now, the sweep revokes later."""
     with session_scope() as session:
         request = crud.get_request(session, request_id=request_id)
-        token = crud.company_token(crud.get_company(session, company_id=request.company_id or 0))
+        token = crud.requester_token(session, request=request)
         mappings = crud.request_mappings(session, request_id=request_id)
         active = list(
             crud.active_permits(session, mapping_ids=[stored_id(m) for m in mappings]).values()

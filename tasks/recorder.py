@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from types import TracebackType
 
 from sqlmodel import Session
 
@@ -49,12 +48,7 @@ class Recorder:
         self._flusher = asyncio.create_task(self._flush_regularly())
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         # Never cancel a commit under way: the next step must read what this one wrote.
         self._closing = True
         self._due.set()

@@ -78,7 +78,7 @@ async def validate_spot_ids(request_id: int) -> ValidationReport:
             lines,
             request_id=request_id,
             locations={
-                crud.normalise_location(loc.name): loc
+                crud.location_key(loc.name): loc
                 for loc in crud.company_locations(session, company=company)
             },
             mapped=mapped,
@@ -187,10 +187,10 @@ def _verdicts_from_store(
 ) -> dict[int, LineVerdict]:
     """Verdicts visible from the request and the store alone, by line position."""
     spot_counts = Counter(line.spot_id for line in lines)
-    location_counts = Counter(crud.normalise_location(line.location) for line in lines)
+    location_counts = Counter(crud.location_key(line.location) for line in lines)
     verdicts: dict[int, LineVerdict] = {}
     for line in lines:
-        key = crud.normalise_location(line.location)
+        key = crud.location_key(line.location)
         location = locations.get(key)
         mapping = mapped.get(line.spot_id)
         location_mapping = mapped_locations.get(location.id or 0) if location else None

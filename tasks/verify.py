@@ -75,7 +75,7 @@ async def verify_test_permits(request_id: int, timeout: float | None = None) -> 
     timeout = settings.verify_timeout_seconds if timeout is None else timeout
     with session_scope() as session:
         request = crud.get_request(session, request_id=request_id)
-        token = crud.company_token(crud.get_company(session, company_id=request.company_id or 0))
+        token = crud.requester_token(session, request=request)
         mappings = crud.request_mappings(session, request_id=request_id)
         already = [
             m.spot_id for m in mappings if m.state in (MappingState.verified, MappingState.live)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterable
 from uuid import UUID
 
 from prefect.client.orchestration import get_client
@@ -13,7 +14,18 @@ from flows.launch import start_onboarding
 from parsers import parse_any
 from store import crud
 from store.db import session_scope
+from store.schemas import CompanyIn
 from tasks.intake import admit
+
+
+def bench_company(locations: Iterable[str]) -> CompanyIn:
+    """Bench Co, whose locations are the sandbox's bench stalls (operator Bench Parking)."""
+    return CompanyIn(
+        name="Bench Co",
+        contacts=["ops@bench.example"],
+        locations=list(locations),
+        hotspot_operators=["Bench Parking"],
+    )
 
 
 def submit(

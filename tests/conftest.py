@@ -58,8 +58,7 @@ DEMO_COMPANIES = SeedFile.model_validate_json((PROJECT_DIR / "demo/companies.jso
 
 def seed_companies() -> None:
     with session_scope() as session:
-        for company_in in DEMO_COMPANIES.companies:
-            crud.upsert_company(session, company_in=company_in)
+        crud.seed_companies(session, companies=DEMO_COMPANIES.companies)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from hotspot import HotSpotAPIError, HotSpotClient, HotSpotUnavailable, Spot, SpotNotFound
-from store.crud import normalise_location
+from store.crud import location_key
 from tasks.policy import hotspot_client
 from tasks.validate import SPOT_ID_FORMAT
 from trust.ownership import operates
@@ -70,12 +70,12 @@ def format_problem(spot_id: str) -> str | None:
 
 def local_problems(rows: Sequence[Row], *, company: str, locations: Sequence[str]) -> None:
     """Set each row's error for what needs no HotSpot: format, locations, duplicates."""
-    known = {normalise_location(name): name for name in locations}
+    known = {location_key(name): name for name in locations}
     filled = [row for row in rows if row.spot_id]
     spot_counts = Counter(row.spot_id for row in filled)
-    location_counts = Counter(normalise_location(row.location) for row in filled)
+    location_counts = Counter(location_key(row.location) for row in filled)
     for row in filled:
-        key = normalise_location(row.location)
+        key = location_key(row.location)
         if not key:
             row.error = f"Choose the location SpotID {row.spot_id} is for."
         elif key not in known:

@@ -10,8 +10,8 @@ from collections import Counter
 from store import crud
 from store.db import session_scope
 from store.models import PermitState
-from store.schemas import CompanyIn
 from testing.cli import start_cli
+from testing.onboarding import bench_company
 from tests.flows.test_onboard_request import onboard
 
 STALLS = {f"Stall {n}": str(300000 + n) for n in range(1, 21)}
@@ -19,15 +19,7 @@ STALLS = {f"Stall {n}": str(300000 + n) for n in range(1, 21)}
 
 async def test_killed_run_continues_to_live_without_duplicates(store, hotspot, tmp_path) -> None:
     with session_scope() as session:
-        crud.upsert_company(
-            session,
-            company_in=CompanyIn(
-                name="Bench Co",
-                contacts=["ops@bench.example"],
-                locations=list(STALLS),
-                hotspot_operators=["Bench Parking"],
-            ),
-        )
+        crud.upsert_company(session, company_in=bench_company(STALLS))
     request_file = tmp_path / "form.json"
     request_file.write_text(
         json.dumps(

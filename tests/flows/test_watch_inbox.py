@@ -24,9 +24,9 @@ from stack import process
 from store import crud
 from store.db import session_scope
 from store.models import InboundMessage
-from store.schemas import CompanyIn
 from tasks import parse_worker
 from testing.cli import start_cli
+from testing.onboarding import bench_company
 from tests.servers.dovecot import DovecotError, DovecotServer
 from tests.servers.smtp import SmtpCapture
 
@@ -72,15 +72,7 @@ def mailbox(
     monkeypatch.setattr(settings, "smtp_port", smtp_capture.port)
     monkeypatch.setattr(settings, "smtp_security", "none")
     with session_scope() as session:
-        crud.upsert_company(
-            session,
-            company_in=CompanyIn(
-                name="Bench Co",
-                contacts=["ops@bench.example"],
-                locations=list(STALLS),
-                hotspot_operators=["Bench Parking"],
-            ),
-        )
+        crud.upsert_company(session, company_in=bench_company(STALLS))
     return dovecot
 
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from types import TracebackType
 from typing import Any, cast
 
 from aiosmtpd.controller import Controller
@@ -103,12 +102,7 @@ class SmtpCapture:
     def __enter__(self) -> SmtpCapture:
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     def start(self) -> SmtpCapture:
