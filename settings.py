@@ -286,6 +286,14 @@ class Settings(BaseSettings):
         validation_alias="FORM_LINK_DAYS",
         description=f"How long a signed form link stays valid (at most {MAX_FORM_LINK_DAYS}).",
     )
+    token_link_hours: float = Field(
+        default=72,
+        gt=0,
+        le=MAX_FORM_LINK_DAYS * 24,
+        validation_alias="TOKEN_LINK_HOURS",
+        description="How long the single-use link asking a customer for their company's "
+        "HotSpot token stays valid; ops are told when one expires unanswered.",
+    )
     web_max_body_bytes: int = Field(
         default=1024 * 1024,
         ge=1024,

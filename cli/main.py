@@ -126,6 +126,12 @@ def token(company: str) -> None:
             raise fail(f"no company named {company!r}; seed it first", EXIT_REFUSED)
         waiting = [request.id or 0 for request in store_token(session, found, secret)]
     out.print(f"Stored {found.name}'s HotSpot token (encrypted).", markup=False)
+    if not waiting:
+        err.print(
+            f"No request of {found.name} waited on its token: it was answered already (by ops, "
+            "or by the customer on the token link).",
+            markup=False,
+        )
     raise typer.Exit(continue_requests(waiting))
 
 

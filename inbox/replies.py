@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
 from enum import StrEnum
@@ -52,6 +53,50 @@ def compose_reply(
     message["X-Auto-Response-Suppress"] = "All"
     message.set_content(BODIES[kind](outcome))
     return message
+
+
+def compose_message(
+    *, sender: str, to: str, subject: str, body: str, in_reply_to: str | None = None
+) -> EmailMessage:
+    """An automatic message of ours (our subject, marked auto-replied, threaded if asked)."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    if in_reply_to:
+        message["In-Reply-To"] = in_reply_to
+        message["References"] = in_reply_to
+    message["Auto-Submitted"] = "auto-replied"
+    message["X-Auto-Response-Suppress"] = "All"
+    message.set_content(body)
+    return message
+
+
+def token_link_body(
+    *, company: str, spots: list[tuple[str, str]], url: str, expires: datetime, reminder: bool
+) -> str:
+    """The email asking the requester for the company's HotSpot token, through a link only.
+
+    Never "reply with your token": a token in an email would sit in mailboxes for good.
+    """
+    lines = "\n".join(f"  - {location}: SpotID {spot_id}" for location, spot_id in spots)
+    opening = (
+        "A reminder: we still need your company's HotSpot token to finish your integration."
+        if reminder
+        else "Your HotSpot integration is almost done. HotSpot shows Offstreet permits at these "
+        f"locations only with {company}'s HotSpot company token:"
+    )
+    return (
+        "Hello,\n\n"
+        f"{opening}\n\n{lines}\n\n"
+        "Please enter the token on this secure page (it opens once, for you):\n\n"
+        f"  {url}\n\n"
+        f"The link works until {expires:%Y-%m-%d %H:%M} UTC. Please do not send the token by "
+        "email. As soon as it is entered we check it with HotSpot and finish the setup; we "
+        "will write again when the integration is live.\n\n"
+        "— Offstreet integrations\n"
+    )
 
 
 def _spot_lines(outcome: RequestOutcome, *, with_reasons: bool = False) -> str:

@@ -326,11 +326,20 @@ class TestPermit(SQLModel, table=True):
     revoked_at: datetime | None = timestamp(nullable=True)
 
 
+class LinkPurpose(StrEnum):
+    """What a signed link opens: a company's form, or the page asking for its HotSpot token."""
+
+    form = "form"
+    token = "token"
+
+
 class IssuedLink(SQLModel, table=True):
-    """A form link `form-link` made, so that one can be revoked before it expires.
+    """A signed link Offstreet made, so that one can be revoked before it expires.
 
     Only a digest of the link's token is kept: the store never holds a link that works. A
     link revoked without having been recorded (made elsewhere) gets its row then.
+    Token links (`purpose` token) are single-use and belong to one waiting request: `used_at`
+    once the token was taken, `reminded_at` / `expiry_noticed_at` for the follow-ups.
     """
 
     id: int | None = Field(default=None, primary_key=True)
@@ -339,3 +348,16 @@ class IssuedLink(SQLModel, table=True):
     expires_at: datetime = timestamp()
     issued_at: datetime = created_now()
     revoked_at: datetime | None = timestamp(nullable=True)
+    purpose: LinkPurpose = Field(
+        default=LinkPurpose.form,
+        sa_column=Column(
+            sa.Enum(LinkPurpose, native_enum=False, length=10),
+            nullable=False,
+            server_default="form",
+        ),
+    )
+    request_id: int | None = Field(default=None, index=True)
+    recipient: str | None = None
+    used_at: datetime | None = timestamp(nullable=True)
+    reminded_at: datetime | None = timestamp(nullable=True)
+    expiry_noticed_at: datetime | None = timestamp(nullable=True)
