@@ -46,9 +46,7 @@ async def test_the_customer_gives_the_token_in_a_browser(
     page = await browser.new_page(viewport={"width": 900, "height": 900})
 
     await page.goto(server.url + path)
-    await expect(page.get_by_role("heading", level=1)).to_have_text(
-        "Your company's HotSpot token"
-    )
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Your company's HotSpot token")
     field = page.get_by_label("HotSpot company token")
     await expect(field).to_have_attribute("type", "password")
     await screenshot(page, "token-page")
