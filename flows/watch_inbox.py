@@ -19,7 +19,7 @@ from settings import settings
 from store.models import Disposition
 from tasks import parse_worker
 from tasks.email_intake import file_email, take_in_email
-from tasks.replies import reply_to_requester
+from tasks.replies import answer_status_question, reply_to_requester
 
 
 @flow(name="watch-inbox")
@@ -66,6 +66,8 @@ async def take_in(
         return 0
     if intake.disposition == Disposition.onboarding:
         await reply_to_requester(intake.request_id, ReplyKind.acknowledgement)
+    if intake.disposition == Disposition.answered:  # a contact asked where things stand
+        await answer_status_question(intake.request_id)
     if intake.start_onboarding:
         onboarding = await start_onboarding(intake.request_id)
         if onboarding is not None:

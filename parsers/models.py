@@ -57,6 +57,14 @@ class SpotIDRequest(BaseModel):
         default_factory=list,
         description="Lines the parser could not read with certainty; they send it to review.",
     )
+    kind: Literal["spot_ids", "status_question"] = Field(
+        default="spot_ids",
+        description="`status_question`: no SpotIDs, the sender asks where its integration "
+        "stands (answered automatically once the sender passed authentication).",
+    )
+    language: Literal["en", "fr"] = Field(
+        default="en", description="The language of a status question, for its answer."
+    )
 
 
 class NotASpotIDRequest(ValueError):

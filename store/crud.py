@@ -40,7 +40,9 @@ from store.models import (
 )
 from store.schemas import (
     CompanyIn,
+    CompanyStanding,
     IntegrationStatus,
+    LocationStanding,
     MappingStatus,
     RequestOutcome,
     SpotStatus,
@@ -837,3 +839,73 @@ def request_token_links(session: Session, *, request_id: int) -> Sequence[Issued
         .where(IssuedLink.purpose == LinkPurpose.token, IssuedLink.request_id == request_id)
         .order_by(col(IssuedLink.id))
     ).all()
+
+
+# --- status questions ----------------------------------------------------------------------
+
+TESTING = (MappingState.mapped, MappingState.test_issued, MappingState.verified)
+OPEN_REQUEST_STATES = (
+    RequestState.received,
+    RequestState.held,
+    RequestState.needs_review,
+    RequestState.validated,
+    RequestState.mapped,
+    RequestState.test_issued,
+    RequestState.verified,
+    RequestState.waiting_on_ops,
+    RequestState.failed,
+)
+
+
+def company_standing(session: Session, *, company: Company) -> CompanyStanding:
+    """Each of the company's locations: live, being tested, waiting on the company's token,
+    waiting on Offstreet, or not asked for yet."""
+    integration = get_integration(session, company_id=company.id or 0)
+    mappings = mappings_by_location(session, company_id=company.id or 0)
+    requests = session.exec(
+        select(OnboardingRequest).where(
+            OnboardingRequest.company_id == company.id,
+            col(OnboardingRequest.state).in_(OPEN_REQUEST_STATES),
+        )
+    ).all()
+    asked: dict[str, str] = {}  # location (normalised) -> SpotID, from requests still open
+    for request in requests:
+        for line in request_spots(session, request_id=request.id or 0):
+            if line.verdict not in (SpotVerdict.rejected, SpotVerdict.already_live):
+                asked.setdefault(normalise_location(line.location), line.spot_id)
+    token_waits = company.hotspot_token_encrypted is None
+    standings = []
+    for location in company_locations(session, company=company):
+        mapping = mappings.get(location.id or 0)
+        if mapping is not None:
+            if mapping.state == MappingState.live:
+                standing = "live"
+            elif mapping.state in TESTING:
+                standing = "testing"
+            elif mapping.state == MappingState.waiting_on_ops and "token" in (mapping.reason or ""):
+                standing = "waiting_on_you" if token_waits else "waiting_on_offstreet"
+            else:
+                standing = "waiting_on_offstreet"
+            spot_id: str | None = mapping.spot_id
+        elif normalise_location(location.name) in asked:
+            standing, spot_id = "waiting_on_offstreet", asked[normalise_location(location.name)]
+        else:
+            standing, spot_id = "not_requested", None
+        standings.append(
+            LocationStanding(location=location.name, spot_id=spot_id, standing=standing)
+        )
+    links = session.exec(
+        select(IssuedLink.id).where(
+            IssuedLink.company_id == company.id,
+            IssuedLink.purpose == LinkPurpose.token,
+            col(IssuedLink.used_at).is_(None),
+            col(IssuedLink.revoked_at).is_(None),
+            IssuedLink.expires_at > utcnow(),
+        )
+    ).first()
+    return CompanyStanding(
+        company=company.name,
+        integration=integration.state.value if integration else None,
+        locations=standings,
+        token_link_open=links is not None,
+    )

@@ -72,6 +72,8 @@ class RequestState(StrEnum):
     rejected = "rejected"
     waiting_on_ops = "waiting_on_ops"
     failed = "failed"
+    # Not a request: a contact asked where its integration stands, and was answered.
+    status_question = "status_question"
 
 
 # Held until a person lets the request run (the sender may not ask, the parser was unsure).
@@ -228,6 +230,7 @@ class Disposition(StrEnum):
     held = "held"
     needs_review = "needs_review"
     rejected = "rejected"
+    answered = "answered"  # a status question, answered automatically
 
 
 class InboundMessage(SQLModel, table=True):

@@ -21,6 +21,7 @@ DISPOSITION_BY_STATE = {
     RequestState.held: Disposition.held,
     RequestState.needs_review: Disposition.needs_review,
     RequestState.rejected: Disposition.rejected,
+    RequestState.status_question: Disposition.answered,
 }
 
 
@@ -91,7 +92,8 @@ def _intake(session: Session, inbound: InboundMessage) -> EmailIntake:
         disposition=inbound.disposition,
         start_onboarding=inbound.disposition != Disposition.duplicate
         and request.flow_run_id is None
-        and starts_a_run(request.state),
+        and starts_a_run(request.state)
+        and (request.parsed or {}).get("kind") != "status_question",  # answered, not onboarded
     )
 
 
@@ -100,6 +102,7 @@ def folder_for(inbox: Inbox, disposition: Disposition) -> str:
     return {
         Disposition.onboarding: s.imap_processed_folder,
         Disposition.duplicate: s.imap_processed_folder,
+        Disposition.answered: s.imap_processed_folder,
         Disposition.held: s.imap_review_folder,
         Disposition.needs_review: s.imap_review_folder,
         Disposition.rejected: s.imap_rejected_folder,

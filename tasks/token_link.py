@@ -29,13 +29,10 @@ from store.models import IssuedLink, MappingState, PermitState, utcnow
 from tasks.permits import _permit_request, revoke_test_permit
 from tasks.policy import hotspot_client
 from tasks.recorder import Recorder, set_mapping, set_permit
+from tasks.replies import send_once
 from web.links import issue_token_link, token_link_token, token_link_url
 
 REMIND_AFTER = timedelta(days=2)
-
-
-def subject_for(request_id: int) -> str:
-    return f"Re: your HotSpot SpotID request #{request_id}"
 
 
 @task(name="offer-token-link", retries=2, retry_delay_seconds=[10, 60])
@@ -71,7 +68,7 @@ async def offer_token_link(request_id: int) -> bool:
         )
         expires = utcnow() + timedelta(hours=settings.token_link_hours)
     body = token_link_body(company=name, spots=spots, url=url, expires=expires, reminder=False)
-    sent = await _send_once(request_id, f"token-link-{link_id}", recipient or "", body, in_reply_to)
+    sent = await send_once(request_id, f"token-link-{link_id}", recipient or "", body, in_reply_to)
     if sent:
         get_run_logger().info(
             "Request %s waits on %s's HotSpot token: sent a token link (id %s) to %s",
@@ -97,28 +94,6 @@ def waiting_spots(session: Session, request_id: int) -> list[tuple[str, str]]:
         for m in crud.request_mappings(session, request_id=request_id)
         if m.state == MappingState.waiting_on_ops
     ]
-
-
-async def _send_once(
-    request_id: int, kind: str, recipient: str, body: str, in_reply_to: str | None
-) -> bool:
-    """Claim this email for the request, send it, mark it sent: at most once when sent."""
-    with session_scope() as session:
-        claim = crud.claim_reply(session, request_id=request_id, kind=kind, recipient=recipient)
-        if claim is None:
-            return False
-        claim_id = claim.id or 0
-    message = compose_message(
-        sender=settings.reply_from,
-        to=recipient,
-        subject=subject_for(request_id),
-        body=body,
-        in_reply_to=in_reply_to,
-    )
-    await asyncio.to_thread(smtp.send, message, settings)
-    with session_scope() as session:
-        crud.mark_reply_sent(session, reply_id=claim_id)
-    return True
 
 
 # --- trying a token the customer typed ---------------------------------------------------
@@ -216,7 +191,7 @@ async def follow_up_token_links(now: datetime | None = None) -> list[TokenLinkFo
                 company=company, spots=spots, url=_url(link), expires=link.expires_at, reminder=True
             )
             if settings.smtp_host:
-                await _send_once(
+                await send_once(
                     link.request_id or 0,
                     f"token-link-{link.id}-reminder",
                     link.recipient or "",

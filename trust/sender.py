@@ -98,7 +98,9 @@ def _admitted(
     reply_to: str | None,
     notes: list[str] | None = None,
 ) -> Admission:
-    if request.warnings or not request.spots:
+    if request.kind == "status_question" and not request.warnings:
+        reason, state = "a status question (answered automatically)", RequestState.status_question
+    elif request.warnings or not request.spots:
         reason = "; ".join(request.warnings) or "no SpotID could be read with certainty"
         state = RequestState.needs_review
     else:

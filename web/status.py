@@ -21,7 +21,7 @@ STEP_BY_STATUS = {
     "live": 4,
     "already_live": 4,
 }
-FINAL = {RequestState.live, RequestState.rejected}
+FINAL = {RequestState.live, RequestState.rejected, RequestState.status_question}
 WAITING_ON_PEOPLE = {
     RequestState.held,
     RequestState.needs_review,
@@ -59,6 +59,10 @@ HEADLINES: dict[RequestState, tuple[str, str]] = {
         "Offstreet must confirm something before these locations go live (see below: often "
         "the parking operator needs your company's HotSpot token). Offstreet will be in "
         "touch; the others stay as shown.",
+    ),
+    RequestState.status_question: (
+        "Answered",
+        "You asked where your HotSpot integration stands; we answered by email.",
     ),
     RequestState.failed: (
         "Delayed",
