@@ -21,6 +21,7 @@ from cli.onboarding import (
     EXIT_NOT_A_REQUEST,
     EXIT_REFUSED,
     EXIT_UNREADABLE,
+    EXIT_WAITING,
     run_onboarding,
 )
 from cli.output import console, print_status
@@ -156,7 +157,28 @@ def onboard(file: Path, verify_timeout: VerifyTimeout = None) -> None:
     warn_if_senders_unauthenticated()
     migrate()
     request_id = record_request(raw, request)
+    if request.kind == "status_question":
+        raise typer.Exit(answer_question(request_id))
     raise typer.Exit(run_onboarding(out, err, request_id, verify_timeout))
+
+
+def answer_question(request_id: int) -> int:
+    """A status question is answered (as the watcher does), never onboarded: 0 answered or
+    not answerable here, 4 held (its sender is not proven)."""
+    from tasks.replies import answer_status_question
+
+    with session_scope() as session:
+        state = crud.get_request(session, request_id=request_id).state
+    if state != RequestState.status_question:
+        err.print(f"Request {request_id}: a status question, held: {state.value}", markup=False)
+        return EXIT_WAITING
+    sent = asyncio.run(answer_status_question(request_id))
+    out.print(
+        f"Request {request_id}: a status question, "
+        + ("answered by email." if sent else "not answered (no SMTP_HOST, or answered before)."),
+        markup=False,
+    )
+    return EXIT_DONE
 
 
 @app.command()
