@@ -182,6 +182,31 @@ def answer_question(request_id: int) -> int:
 
 
 @app.command()
+def confirm(request_id: int, verify_timeout: VerifyTimeout = None) -> None:
+    """Confirm every SpotID Offstreet proposed for REQUEST (a contact who did not know its
+    SpotIDs), as the customer's confirmation page does, and onboard them as a new request."""
+    from tasks.discovery import confirmed_request, note_confirmed
+    from tasks.intake import record_request
+
+    migrate()
+    with session_scope() as session:
+        try:
+            request = crud.get_request(session, request_id=request_id)
+        except LookupError as exc:
+            raise fail(str(exc), EXIT_REFUSED) from exc
+        if request.state != RequestState.finding_spot_ids:
+            raise fail(f"request {request_id} has no SpotIDs proposed to confirm", EXIT_REFUSED)
+        if "confirmed" in (request.reason or ""):
+            raise fail(f"request {request_id}: {request.reason}", EXIT_REFUSED)
+    raw = confirmed_request(request_id, None)
+    if raw is None:
+        raise fail(f"request {request_id} has no SpotID proposed; nothing to confirm", EXIT_REFUSED)
+    new_id = record_request(raw, parse_any(raw))
+    note_confirmed(request_id, by="ops", new_request_id=new_id)
+    raise typer.Exit(run_onboarding(out, err, new_id, verify_timeout))
+
+
+@app.command()
 def retry(request_id: int, verify_timeout: VerifyTimeout = None) -> None:
     """Run a stored request's onboarding again; it continues where it stopped."""
     migrate()

@@ -259,3 +259,30 @@ def _next_steps(found: set[str], *, token_link_open: bool, fr: bool) -> str:
     if not steps:
         steps.append("Rien à faire de votre côté." if fr else "Nothing is needed from you.")
     return "\n".join(f"  - {step}" for step in steps)
+
+
+def proposals_body(
+    *, company: str, lines: list[tuple[str, str, str]], url: str, expires: datetime
+) -> str:
+    """The email listing the SpotIDs Offstreet found in HotSpot for each location, with the
+    single-use link to confirm them."""
+    found = [f"  - {loc}: SpotID {spot} ({how})" for loc, spot, how in lines if spot]
+    missing = [f"  - {loc}: {how}" for loc, spot, how in lines if not spot]
+    parts = [
+        "Hello,\n\nWe looked up the HotSpot spots of "
+        f"{company}'s parking operators and found these SpotIDs for your locations:\n",
+        "\n".join(found) or "  (none)",
+    ]
+    if missing:
+        parts += [
+            "\nFor these we made no guess; reply with their SpotIDs, or loop in your HotSpot "
+            "contact:\n",
+            "\n".join(missing),
+        ]
+    parts.append(
+        "\nPlease check them and confirm on this page (it opens once, for you):\n\n"
+        f"  {url}\n\nThe link works until {expires:%Y-%m-%d %H:%M} UTC. Nothing is set up "
+        "until you confirm; then we test each SpotID with HotSpot and write when it is live.\n\n"
+        "— Offstreet integrations\n"
+    )
+    return "\n".join(parts)

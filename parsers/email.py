@@ -17,6 +17,8 @@ Outcome rules:
 - neither, and the newest text asks where the integration stands
   (`parsers.status_question`): a request of kind `status_question`, no spots; one that asks
   something about it in words not read with certainty: `spots=[]` with a warning (review);
+  one that says the sender does not know its SpotIDs (`parsers.discovery`): kind
+  `find_spot_ids`, with the locations it lists;
 - otherwise: `NotASpotIDRequest("no SpotIDs found in the message")`;
 - robots (auto-replies, bounces): `NotASpotIDRequest` naming the header or subject;
 - not an email at all: `UnreadableInput`.
@@ -29,6 +31,7 @@ from email.message import Message
 
 from parsers import headers, mime, quoting
 from parsers.authentication import read_sender_evidence
+from parsers.discovery import asks_to_find_spot_ids
 from parsers.extraction import Extraction
 from parsers.html import html_to_text
 from parsers.limits import DEFAULT_LIMITS, Limits, MessageTooLarge, first_lines
@@ -94,6 +97,19 @@ def _status_question(
     body = mime.collect(message)
     text = "\n".join(body.plain) or "\n".join(html_to_text(part) for part in body.html[:1])
     newest = quoting.cut_signature(quoting.split(text[: 4 * MAX_CHARS]).new)
+    listed = asks_to_find_spot_ids(subject, newest)
+    if listed is not None:
+        return SpotIDRequest(
+            source="email",
+            sender=address,
+            sender_name=name,
+            subject=subject,
+            message_id=headers.header(message, "Message-ID"),
+            spots=[],
+            sender_evidence=read_sender_evidence(message),
+            kind="find_spot_ids",
+            locations=listed,
+        )
     verdict = classify_status_question(subject, newest)
     if verdict.verdict == "no":
         raise NotASpotIDRequest("no SpotIDs found in the message")

@@ -746,12 +746,19 @@ def form_link_revoked(session: Session, *, token_digest: str) -> bool:
 
 
 def record_token_link(
-    session: Session, *, company_id: int, request_id: int, recipient: str, expires_at: datetime
+    session: Session,
+    *,
+    company_id: int,
+    request_id: int,
+    recipient: str,
+    expires_at: datetime,
+    purpose: LinkPurpose = LinkPurpose.token,
 ) -> IssuedLink:
-    """A new token link row; its digest is set once its token (which names the row) is made."""
+    """A new request link row; its digest is set once its token (which names the row) is
+    made."""
     link = IssuedLink(
         company_id=company_id,
-        purpose=LinkPurpose.token,
+        purpose=purpose,
         request_id=request_id,
         recipient=recipient,
         token_digest=f"unsigned:{uuid.uuid4().hex}",
@@ -833,10 +840,13 @@ def mark_link_followed(
     session.add(link)
 
 
-def request_token_links(session: Session, *, request_id: int) -> Sequence[IssuedLink]:
+def request_token_links(
+    session: Session, *, request_id: int, purpose: LinkPurpose = LinkPurpose.token
+) -> Sequence[IssuedLink]:
+    """The request's single-use links of that purpose, oldest first."""
     return session.exec(
         select(IssuedLink)
-        .where(IssuedLink.purpose == LinkPurpose.token, IssuedLink.request_id == request_id)
+        .where(IssuedLink.purpose == purpose, IssuedLink.request_id == request_id)
         .order_by(col(IssuedLink.id))
     ).all()
 
@@ -909,3 +919,34 @@ def company_standing(session: Session, *, company: Company) -> CompanyStanding:
         locations=standings,
         token_link_open=links is not None,
     )
+
+
+# --- finding SpotIDs -----------------------------------------------------------------------
+
+
+def add_proposals(
+    session: Session, *, request_id: int, proposals: Sequence[tuple[str, str, str]]
+) -> bool:
+    """Record (location, proposed SpotID or "", how it was found) as the request's lines,
+    once: False if it has lines already."""
+    if request_spots(session, request_id=request_id):
+        return False
+    for position, (location, spot_id, how) in enumerate(proposals):
+        session.add(
+            RequestSpot(
+                request_id=request_id,
+                position=position,
+                location=location,
+                spot_id=spot_id,
+                verdict=SpotVerdict.proposed,
+                reason=how,
+            )
+        )
+    session.flush()
+    return True
+
+
+def set_request_reason(session: Session, *, request: OnboardingRequest, reason: str) -> None:
+    request.reason = reason
+    request.updated_at = utcnow()
+    session.add(request)

@@ -74,6 +74,9 @@ class RequestState(StrEnum):
     failed = "failed"
     # Not a request: a contact asked where its integration stands, and was answered.
     status_question = "status_question"
+    # Not a request yet: the sender does not know its SpotIDs; Offstreet proposed some and
+    # waits for the sender (or ops) to confirm them, which makes a new request.
+    finding_spot_ids = "finding_spot_ids"
 
 
 # Held until a person lets the request run (the sender may not ask, the parser was unsure).
@@ -91,6 +94,8 @@ class SpotVerdict(StrEnum):
     unknown_location = "unknown_location"
     # Not refused yet: HotSpot names an operator the company has not on file; ops confirm it.
     operator_unconfirmed = "operator_unconfirmed"
+    # Finding SpotIDs: a SpotID proposed for the location by name (or "" when no guess).
+    proposed = "proposed"
 
 
 class MappingState(StrEnum):
@@ -334,6 +339,7 @@ class LinkPurpose(StrEnum):
 
     form = "form"
     token = "token"
+    proposal = "proposal"
 
 
 class IssuedLink(SQLModel, table=True):

@@ -22,6 +22,7 @@ DISPOSITION_BY_STATE = {
     RequestState.needs_review: Disposition.needs_review,
     RequestState.rejected: Disposition.rejected,
     RequestState.status_question: Disposition.answered,
+    RequestState.finding_spot_ids: Disposition.answered,
 }
 
 
@@ -93,7 +94,8 @@ def _intake(session: Session, inbound: InboundMessage) -> EmailIntake:
         start_onboarding=inbound.disposition != Disposition.duplicate
         and request.flow_run_id is None
         and starts_a_run(request.state)
-        and (request.parsed or {}).get("kind") != "status_question",  # answered, not onboarded
+        # Questions are answered, SpotIDs to find are proposed: neither is onboarded as is.
+        and (request.parsed or {}).get("kind", "spot_ids") == "spot_ids",
     )
 
 

@@ -100,6 +100,9 @@ def _admitted(
 ) -> Admission:
     if request.kind == "status_question" and not request.warnings:
         reason, state = "a status question (answered automatically)", RequestState.status_question
+    elif request.kind == "find_spot_ids" and not request.warnings:
+        reason = "the sender does not know its SpotIDs (Offstreet proposes them)"
+        state = RequestState.finding_spot_ids
     elif request.warnings or not request.spots:
         reason = "; ".join(request.warnings) or "no SpotID could be read with certainty"
         state = RequestState.needs_review

@@ -26,9 +26,13 @@ from settings import MAX_FORM_LINK_DAYS, settings
 from store import crud
 from store.db import session_scope
 from store.files import generated_key
+from store.models import LinkPurpose
 
 TOKEN_FORMAT = re.compile(r"(\d{1,12})\.(\d{1,12})\.([A-Za-z0-9_-]{43})")
-TOKEN_LINK_FORMAT = re.compile(r"t(\d{1,12})\.(\d{1,12})\.([A-Za-z0-9_-]{43})")
+TOKEN_LINK_FORMAT = re.compile(r"([tp])(\d{1,12})\.(\d{1,12})\.([A-Za-z0-9_-]{43})")
+# The single-use links of one request: the token page, and the SpotIDs proposed to confirm.
+PREFIX = {LinkPurpose.token: "t", LinkPurpose.proposal: "p"}
+PAGE = {LinkPurpose.token: "hotspot-token", LinkPurpose.proposal: "spot-ids"}
 
 
 class LinkError(Exception):
@@ -127,20 +131,33 @@ def issue_link(
     return IssuedForm(link_id=link_id, url=f"{base}/f/{token}", expires_at=expires_at)
 
 
-def token_link_token(link_id: int, expires_at: int) -> str:
-    """The token of a recorded token link (the same every time: a reminder repeats it)."""
+def _signed_as(purpose: LinkPurpose) -> str:
+    return "token-link" if purpose == LinkPurpose.token else f"{purpose.value}-link"
+
+
+def token_link_token(
+    link_id: int, expires_at: int, purpose: LinkPurpose = LinkPurpose.token
+) -> str:
+    """The token of a recorded request link (the same every time: a reminder repeats it)."""
     payload = f"{link_id}.{expires_at}"
-    return f"t{payload}.{sign(f'token-link:{payload}')}"
+    return f"{PREFIX[purpose]}{payload}.{sign(f'{_signed_as(purpose)}:{payload}')}"
 
 
 def token_link_url(token: str, *, base_url: str | None = None) -> str:
-    return f"{(base_url or settings.form_base_url).rstrip('/')}/f/{token}/hotspot-token"
+    purpose = LinkPurpose.proposal if token.startswith("p") else LinkPurpose.token
+    return f"{(base_url or settings.form_base_url).rstrip('/')}/f/{token}/{PAGE[purpose]}"
 
 
 def issue_token_link(
-    *, company_id: int, request_id: int, recipient: str, now: datetime | None = None
+    *,
+    company_id: int,
+    request_id: int,
+    recipient: str,
+    now: datetime | None = None,
+    purpose: LinkPurpose = LinkPurpose.token,
 ) -> tuple[int, str]:
-    """A new single-use link to the token page for the request's contact: (its id, its URL)."""
+    """A new single-use link for the request's contact to the token page (or to the SpotIDs
+    proposed): (its id, its URL). Valid TOKEN_LINK_HOURS."""
     start = now or datetime.now(UTC)
     expires_at = int((start + timedelta(hours=settings.token_link_hours)).timestamp())
     with session_scope() as session:
@@ -150,21 +167,24 @@ def issue_token_link(
             request_id=request_id,
             recipient=recipient,
             expires_at=datetime.fromtimestamp(expires_at, UTC),
+            purpose=purpose,
         )
-        token = token_link_token(row.id or 0, expires_at)
+        token = token_link_token(row.id or 0, expires_at, purpose)
         crud.set_link_digest(session, link=row, token_digest=token_digest(token))
         link_id = row.id or 0
     return link_id, token_link_url(token)
 
 
-def verify_token_link(token: str, *, now: float | None = None) -> TokenLink:
-    """The token link the token stands for; `ForgedLink`, `ExpiredLink`, `RevokedLink` or
+def verify_token_link(
+    token: str, *, now: float | None = None, purpose: LinkPurpose = LinkPurpose.token
+) -> TokenLink:
+    """The request link the token stands for; `ForgedLink`, `ExpiredLink`, `RevokedLink` or
     `UsedLink` if it may not be used."""
     match = TOKEN_LINK_FORMAT.fullmatch(token)
-    if match is None:
+    if match is None or match.group(1) != PREFIX[purpose]:
         raise ForgedLink("This link is incomplete or was altered.")
-    link_id, expires_at, signature = match.groups()
-    expected = sign(f"token-link:{link_id}.{expires_at}")
+    _, link_id, expires_at, signature = match.groups()
+    expected = sign(f"{_signed_as(purpose)}:{link_id}.{expires_at}")
     if not hmac.compare_digest(signature.encode(), expected.encode()):
         raise ForgedLink("This link is incomplete or was altered.")
     with session_scope() as session:
@@ -174,10 +194,7 @@ def verify_token_link(token: str, *, now: float | None = None) -> TokenLink:
         if row.revoked_at is not None:
             raise RevokedLink("This link was withdrawn by Offstreet.")
         if row.used_at is not None:
-            raise UsedLink(
-                "We already have your company's HotSpot token: thank you, there is nothing "
-                "more to do here."
-            )
+            raise UsedLink("This link was used already: there is nothing more to do here.")
         found = TokenLink(
             link_id=row.id or 0,
             company_id=row.company_id,

@@ -21,7 +21,12 @@ STEP_BY_STATUS = {
     "live": 4,
     "already_live": 4,
 }
-FINAL = {RequestState.live, RequestState.rejected, RequestState.status_question}
+FINAL = {
+    RequestState.live,
+    RequestState.rejected,
+    RequestState.status_question,
+    RequestState.finding_spot_ids,
+}
 WAITING_ON_PEOPLE = {
     RequestState.held,
     RequestState.needs_review,
@@ -63,6 +68,10 @@ HEADLINES: dict[RequestState, tuple[str, str]] = {
     RequestState.status_question: (
         "Answered",
         "You asked where your HotSpot integration stands; we answered by email.",
+    ),
+    RequestState.finding_spot_ids: (
+        "SpotIDs proposed",
+        "We looked your locations up in HotSpot and emailed you the SpotIDs to confirm.",
     ),
     RequestState.failed: (
         "Delayed",
