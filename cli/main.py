@@ -212,10 +212,24 @@ def retry(request_id: int, verify_timeout: VerifyTimeout = None) -> None:
     migrate()
     with session_scope() as session:
         try:
-            crud.get_request(session, request_id=request_id)
+            not_onboarded(crud.get_request(session, request_id=request_id))
         except LookupError as exc:
             raise fail(str(exc), EXIT_REFUSED) from exc
     raise typer.Exit(run_onboarding(out, err, request_id, verify_timeout))
+
+
+def not_onboarded(request: OnboardingRequest) -> OnboardingRequest:
+    """Exit 1 for an email that is not a request to onboard: a status question (answered by
+    email, or by hand when held) or SpotIDs to find (`confirm` onboards the proposals)."""
+    kind = (request.parsed or {}).get("kind", "spot_ids")
+    if kind != "spot_ids":
+        what = "a status question" if kind == "status_question" else "asks to find its SpotIDs"
+        raise fail(
+            f"request {request.id} is {what}, not SpotIDs to onboard"
+            + ("; `confirm` onboards the SpotIDs proposed" if kind == "find_spot_ids" else ""),
+            EXIT_REFUSED,
+        )
+    return request
 
 
 def held_request(
@@ -247,7 +261,7 @@ def approve(
 
     migrate()
     with session_scope() as session:
-        request = held_request(session, request_id)
+        request = not_onboarded(held_request(session, request_id))
         name = company or (
             crud.get_company(session, company_id=request.company_id).name
             if request.company_id

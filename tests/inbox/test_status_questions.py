@@ -147,3 +147,20 @@ async def test_an_unsure_question_goes_to_needs_review(
     [(sender, state)] = stored("spot_ids")
     assert (sender, state) == ("jane@acme.example", RequestState.needs_review)
     assert len(mailbox.messages(settings.imap_review_folder)) == 1
+
+
+async def test_a_held_question_is_never_onboarded(
+    mailbox: DovecotServer, smtp_capture: SmtpCapture, hotspot
+) -> None:
+    from testing.cli import run_cli
+
+    mailbox.append(question("Any update on our request?", sender="eve@elsewhere.example"))
+    await watch_inbox(once=True)
+
+    approved = run_cli("approve", "1", "--company", "Acme Parking", hotspot_url=hotspot.url)
+    retried = run_cli("retry", "1", hotspot_url=hotspot.url)
+
+    assert approved.returncode == retried.returncode == 1
+    assert "is a status question, not SpotIDs to onboard" in approved.stderr
+    assert stored() == [("eve@elsewhere.example", RequestState.held)]
+    assert smtp_capture.messages == []
