@@ -260,6 +260,12 @@ class Settings(BaseSettings):
         "mx.offstreet.example): only Authentication-Results headers it wrote are believed. "
         "Empty turns sender authentication off (embedded defaults and the demo only).",
     )
+    hotspot_rep_domains: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["htsp.ca"],
+        validation_alias="HOTSPOT_REP_DOMAINS",
+        description="Comma-separated mail domains of HotSpot's representatives: their "
+        "authenticated requests for a company wait for the company's (or ops') confirmation.",
+    )
     reply_from: str = Field(
         default="hotspot@offstreet.example",
         validation_alias="REPLY_FROM",
@@ -329,7 +335,9 @@ class Settings(BaseSettings):
         validation_alias="SANDBOX_CATALOGUE",
     )
 
-    @field_validator("mail_trusted_authserv_ids", "ops_notify_email", mode="before")
+    @field_validator(
+        "mail_trusted_authserv_ids", "ops_notify_email", "hotspot_rep_domains", mode="before"
+    )
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):

@@ -222,6 +222,12 @@ def not_onboarded(request: OnboardingRequest) -> OnboardingRequest:
     """Exit 1 for an email that is not a request to onboard: a status question (answered by
     email, or by hand when held) or SpotIDs to find (`confirm` onboards the proposals)."""
     kind = (request.parsed or {}).get("kind", "spot_ids")
+    if kind == "spot_ids" and request.state == RequestState.finding_spot_ids:
+        raise fail(
+            f"request {request.id} waits for its company's confirmation (sent by a HotSpot "
+            "representative); `confirm` onboards it",
+            EXIT_REFUSED,
+        )
     if kind != "spot_ids":
         what = "a status question" if kind == "status_question" else "asks to find its SpotIDs"
         raise fail(

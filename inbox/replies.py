@@ -269,8 +269,8 @@ def proposals_body(
     found = [f"  - {loc}: SpotID {spot} ({how})" for loc, spot, how in lines if spot]
     missing = [f"  - {loc}: {how}" for loc, spot, how in lines if not spot]
     parts = [
-        "Hello,\n\nWe looked up the HotSpot spots of "
-        f"{company}'s parking operators and found these SpotIDs for your locations:\n",
+        f"Hello,\n\nThese are the SpotIDs we have for {company}'s locations, and where each "
+        "comes from:\n",
         "\n".join(found) or "  (none)",
     ]
     if missing:

@@ -86,6 +86,7 @@ def _parse(raw: bytes | str, limits: Limits) -> SpotIDRequest:
         message_id=headers.header(message, "Message-ID"),
         spots=found.entries(),
         sender_evidence=read_sender_evidence(message),
+        recipients=headers.recipients(message),
         warnings=[*found.warnings, *found.conflict_warnings()],
     )
 

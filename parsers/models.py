@@ -63,6 +63,9 @@ class SpotIDRequest(BaseModel):
         "stands (answered automatically once the sender passed authentication); "
         "`find_spot_ids`: the sender does not know its SpotIDs (Offstreet proposes them).",
     )
+    recipients: list[str] = Field(
+        default_factory=list, description="The To and Cc addresses of an email, lower-cased."
+    )
     locations: list[str] = Field(
         default_factory=list,
         description="For `find_spot_ids`: the locations the email lists (none: all).",

@@ -46,15 +46,15 @@ async def propose_spot_ids(request_id: int) -> bool:
             for operator in operators:
                 spots = await hotspot.list_spots(operator)
                 candidates += [Candidate(s.spot_id, s.name) for s in spots if s.active]
-        proposals = propose(targets, candidates)
-        lines = [(p.location, p.spot_id or "", _how(p)) for p in proposals]
+        found = propose(targets, candidates)
+        lines = [(p.location, p.spot_id or "", _how(p)) for p in found]
         lines += [(name, "", NOT_OURS) for name in unknown]
         with session_scope() as session:
             crud.add_proposals(session, request_id=request_id, proposals=lines)
         get_run_logger().info(
             "Request %s: %d of %d locations of %s matched a HotSpot spot",
             request_id,
-            sum(1 for p in proposals if p.spot_id),
+            sum(1 for p in found if p.spot_id),
             len(lines),
             company.name,
         )
@@ -101,10 +101,7 @@ async def _send_link(request_id: int) -> bool:
         links = crud.request_token_links(
             session, request_id=request_id, purpose=LinkPurpose.proposal
         )
-        lines = [
-            (line.location, line.spot_id, line.reason or "")
-            for line in crud.request_spots(session, request_id=request_id)
-        ]
+        lines = [(loc, spot, how) for _, loc, spot, how in proposals(session, request_id)]
         name, in_reply_to = company.name, (request.parsed or {}).get("message_id")
         existing = links[-1] if links else None
         if existing is not None:
@@ -129,11 +126,14 @@ async def _send_link(request_id: int) -> bool:
 
 
 def proposals(session: Session, request_id: int) -> list[tuple[int, str, str, str]]:
-    """(position, location, proposed SpotID or "", how) of a request's proposals."""
+    """(position, location, proposed SpotID or "", how) of a request's proposals: the ones
+    Offstreet found in HotSpot, or the lines a HotSpot representative sent."""
+    request = crud.get_request(session, request_id=request_id)
+    by_rep = f"as sent by HotSpot's {request.sender}"
     return [
-        (line.position, line.location, line.spot_id, line.reason or "")
+        (line.position, line.location, line.spot_id, line.reason or by_rep)
         for line in crud.request_spots(session, request_id=request_id)
-        if line.verdict == SpotVerdict.proposed
+        if line.verdict in (SpotVerdict.proposed, SpotVerdict.pending)
     ]
 
 

@@ -95,3 +95,59 @@ async def test_an_unknown_sender_gets_no_proposals(
     assert smtp_capture.messages == []
     assert states() == {1: RequestState.held}
     assert hotspot.state()["requests"].get("GET /v1/spots") is None
+
+
+def rep_email(*, cc: str = "jane@acme.example", subject: str = "SpotIDs", auth: str = "") -> bytes:
+    return (
+        "From: Sam Rep <sam@htsp.ca>\r\nTo: hotspot@offstreet.example\r\n"
+        f"Cc: {cc}\r\nSubject: {subject}\r\nMessage-ID: <rep-{cc}@htsp.ca>\r\n{auth}\r\n"
+        "Hello Offstreet,\r\nFor our mutual customer:\r\n- Lot A: 14283\r\n- Lot D: 17777\r\n"
+    ).encode()
+
+
+async def test_a_hotspot_reps_request_waits_for_the_contacts_confirmation(
+    mailbox: DovecotServer, smtp_capture: SmtpCapture, web: Web, hotspot
+) -> None:
+    mailbox.append(rep_email())
+    mailbox.append(rep_email(cc="someone@else.example", subject="Harbor Lots spot ids"))
+    mailbox.append(rep_email(cc="nobody@else.example", subject="Our customer"))
+    assert await watch_inbox(once=True) == 3
+
+    # Nothing applied on the rep's word: no HotSpot permit, nothing onboarded.
+    assert hotspot.state()["permits"] == []
+    assert states() == {
+        1: RequestState.finding_spot_ids,
+        2: RequestState.finding_spot_ids,  # Harbor Lots, named in the subject
+        3: RequestState.held,  # names no company of ours
+    }
+    mails = {m.message["To"]: m.message.get_content() for m in smtp_capture.messages}
+    assert set(mails) == {"jane@acme.example", "ops@harbor.example"}
+    assert "sam@htsp.ca" not in smtp_capture.messages[0].rcpt_tos
+    assert "Lot A: SpotID 14283 (as sent by HotSpot's sam@htsp.ca)" in mails["jane@acme.example"]
+
+    # Jane confirms Lot D only: it becomes Acme's request and goes live.
+    [match] = LINK.finditer(mails["jane@acme.example"])
+    path = f"/f/{match.group(1)}/spot-ids"
+    page = await web.client.get(path)
+    confirmed = await web.client.post(
+        path, data={"csrf_token": csrf_of(page.text), "confirm": ["1"]}
+    )
+    assert confirmed.status_code == 303, confirmed.text
+    await web.onboardings_done()
+    assert states()[4] == RequestState.live
+    with session_scope() as session:
+        lines = crud.request_spots(session, request_id=4)
+        assert [(line.location, line.spot_id) for line in lines] == [("Lot D", "17777")]
+        assert crud.get_request(session, request_id=4).sender == "jane@acme.example"
+
+
+async def test_an_unauthenticated_rep_is_held(
+    mailbox: DovecotServer, smtp_capture: SmtpCapture, monkeypatch, hotspot
+) -> None:
+    monkeypatch.setattr(settings, "mail_trusted_authserv_ids", ["mx.offstreet.example"])
+    mailbox.append(rep_email())
+    await watch_inbox(once=True)
+    assert states() == {1: RequestState.held}
+    assert smtp_capture.messages == []
+    assert run_cli("retry", "1", hotspot_url=hotspot.url).returncode == 4  # still held
+    assert hotspot.state()["permits"] == []
