@@ -73,3 +73,27 @@ async def test_the_customer_gives_the_token_in_a_browser(
 
     await page.goto(server.url + path)
     await expect(page.get_by_role("heading", level=1)).to_have_text("Token already received")
+
+
+async def test_the_customer_confirms_proposed_spot_ids_in_a_browser(
+    browser: Browser, server: WebServer, mail: SmtpCapture, hotspot
+) -> None:
+    from parsers import parse_any
+    from tasks.discovery import propose_spot_ids
+    from tasks.intake import record_request
+    from tests.inbox.test_find_spot_ids import ASK, LINK
+    from tests.inbox.test_status_questions import question
+
+    raw = question(ASK)
+    request_id = record_request(raw, parse_any(raw))
+    assert await propose_spot_ids(request_id)
+    [match] = LINK.finditer(mail.messages[0].message.get_content())
+    page = await browser.new_page(viewport={"width": 900, "height": 900})
+
+    await page.goto(f"{server.url}/f/{match.group(1)}/spot-ids")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Confirm your SpotIDs")
+    await expect(page.get_by_role("checkbox")).to_have_count(2)  # Lot A, Lot D; not Zoo Lot
+    await screenshot(page, "spot-ids-proposed")
+    await page.get_by_role("button", name="Confirm these SpotIDs").click()
+
+    await expect(page.locator("#status")).to_have_attribute("data-state", "live", timeout=60_000)
