@@ -262,6 +262,12 @@ class Settings(BaseSettings):
         "mx.offstreet.example): only Authentication-Results headers it wrote are believed. "
         "Empty turns sender authentication off (embedded defaults and the demo only).",
     )
+    hotspot_rep_domains: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["htsp.ca"],
+        validation_alias="HOTSPOT_REP_DOMAINS",
+        description="Comma-separated mail domains of HotSpot's representatives: their "
+        "authenticated requests for a company wait for the company's (or ops') confirmation.",
+    )
     reply_from: str = Field(
         default="hotspot@offstreet.example",
         validation_alias="REPLY_FROM",
@@ -287,6 +293,14 @@ class Settings(BaseSettings):
         gt=0,
         validation_alias="FORM_LINK_DAYS",
         description=f"How long a signed form link stays valid (at most {MAX_FORM_LINK_DAYS}).",
+    )
+    token_link_hours: float = Field(
+        default=72,
+        gt=0,
+        le=MAX_FORM_LINK_DAYS * 24,
+        validation_alias="TOKEN_LINK_HOURS",
+        description="How long the single-use link asking a customer for their company's "
+        "HotSpot token stays valid; ops are told when one expires unanswered.",
     )
     web_max_body_bytes: int = Field(
         default=1024 * 1024,
@@ -316,7 +330,9 @@ class Settings(BaseSettings):
         "throwaway databases.",
     )
 
-    @field_validator("mail_trusted_authserv_ids", "ops_notify_email", mode="before")
+    @field_validator(
+        "mail_trusted_authserv_ids", "ops_notify_email", "hotspot_rep_domains", mode="before"
+    )
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):

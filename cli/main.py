@@ -22,6 +22,7 @@ from cli.onboarding import (
     EXIT_NOT_A_REQUEST,
     EXIT_REFUSED,
     EXIT_UNREADABLE,
+    EXIT_WAITING,
     run_onboarding,
 )
 from cli.output import console, print_status
@@ -127,6 +128,12 @@ def token(company: str) -> None:
             raise fail(f"no company named {company!r}; seed it first", EXIT_REFUSED)
         waiting = [request.id or 0 for request in store_token(session, found, secret)]
     out.print(f"Stored {found.name}'s HotSpot token (encrypted).", markup=False)
+    if not waiting:
+        err.print(
+            f"No request of {found.name} waited on its token: it was answered already (by ops, "
+            "or by the customer on the token link).",
+            markup=False,
+        )
     raise typer.Exit(continue_requests(waiting))
 
 
@@ -151,7 +158,53 @@ def onboard(file: Path, verify_timeout: VerifyTimeout = None) -> None:
     warn_if_senders_unauthenticated()
     migrate()
     request_id = record_request(raw, request)
+    if request.kind == "status_question":
+        raise typer.Exit(answer_question(request_id))
     raise typer.Exit(run_onboarding(out, err, request_id, verify_timeout))
+
+
+def answer_question(request_id: int) -> int:
+    """A status question is answered (as the watcher does), never onboarded: 0 answered or
+    not answerable here, 4 held (its sender is not proven)."""
+    from tasks.replies import answer_status_question
+
+    with session_scope() as session:
+        state = crud.get_request(session, request_id=request_id).state
+    if state != RequestState.status_question:
+        err.print(f"Request {request_id}: a status question, held: {state.value}", markup=False)
+        return EXIT_WAITING
+    sent = asyncio.run(answer_status_question(request_id))
+    out.print(
+        f"Request {request_id}: a status question, "
+        + ("answered by email." if sent else "not answered (no SMTP_HOST, or answered before)."),
+        markup=False,
+    )
+    return EXIT_DONE
+
+
+@app.command()
+def confirm(request_id: int, verify_timeout: VerifyTimeout = None) -> None:
+    """Confirm every SpotID Offstreet proposed for REQUEST (a contact who did not know its
+    SpotIDs), as the customer's confirmation page does, and onboard them as a new request."""
+    from tasks.discovery import confirmed_request, note_confirmed
+    from tasks.intake import record_request
+
+    migrate()
+    with session_scope() as session:
+        try:
+            request = crud.get_request(session, request_id=request_id)
+        except LookupError as exc:
+            raise fail(str(exc), EXIT_REFUSED) from exc
+        if request.state != RequestState.finding_spot_ids:
+            raise fail(f"request {request_id} has no SpotIDs proposed to confirm", EXIT_REFUSED)
+        if "confirmed" in (request.reason or ""):
+            raise fail(f"request {request_id}: {request.reason}", EXIT_REFUSED)
+    raw = confirmed_request(request_id, None)
+    if raw is None:
+        raise fail(f"request {request_id} has no SpotID proposed; nothing to confirm", EXIT_REFUSED)
+    new_id = record_request(raw, parse_any(raw))
+    note_confirmed(request_id, by="ops", new_request_id=new_id)
+    raise typer.Exit(run_onboarding(out, err, new_id, verify_timeout))
 
 
 @app.command()
@@ -160,10 +213,30 @@ def retry(request_id: int, verify_timeout: VerifyTimeout = None) -> None:
     migrate()
     with session_scope() as session:
         try:
-            crud.get_request(session, request_id=request_id)
+            not_onboarded(crud.get_request(session, request_id=request_id))
         except LookupError as exc:
             raise fail(str(exc), EXIT_REFUSED) from exc
     raise typer.Exit(run_onboarding(out, err, request_id, verify_timeout))
+
+
+def not_onboarded(request: OnboardingRequest) -> OnboardingRequest:
+    """Exit 1 for an email that is not a request to onboard: a status question (answered by
+    email, or by hand when held) or SpotIDs to find (`confirm` onboards the proposals)."""
+    kind = (request.parsed or {}).get("kind", "spot_ids")
+    if kind == "spot_ids" and request.state == RequestState.finding_spot_ids:
+        raise fail(
+            f"request {request.id} waits for its company's confirmation (sent by a HotSpot "
+            "representative); `confirm` onboards it",
+            EXIT_REFUSED,
+        )
+    if kind != "spot_ids":
+        what = "a status question" if kind == "status_question" else "asks to find its SpotIDs"
+        raise fail(
+            f"request {request.id} is {what}, not SpotIDs to onboard"
+            + ("; `confirm` onboards the SpotIDs proposed" if kind == "find_spot_ids" else ""),
+            EXIT_REFUSED,
+        )
+    return request
 
 
 def held_request(
@@ -195,7 +268,7 @@ def approve(
 
     migrate()
     with session_scope() as session:
-        request = held_request(session, request_id)
+        request = not_onboarded(held_request(session, request_id))
         name = company or (
             crud.get_company(session, company_id=request.company_id).name
             if request.company_id

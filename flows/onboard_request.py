@@ -29,6 +29,7 @@ from tasks.outcome import note_flow_run, record_outcome
 from tasks.permits import issue_test_permits, withdraw_test_permits
 from tasks.replies import reply_to_requester
 from tasks.reports import publish_spot_table, publish_summary
+from tasks.token_link import offer_token_link
 from tasks.validate import validate_spot_ids
 from tasks.verify import verify_test_permits
 
@@ -156,7 +157,11 @@ async def onboard_once(request_id: int, verify_timeout: float | None) -> bool:
 
     # 6. Mark verified SpotIDs live and revoke their test permits.
     await mark_live(request_id)
-    return (await record_outcome(request_id)).waits_on_a_person
+    outcome = await record_outcome(request_id)
+    if outcome.waits_on_a_person:
+        # Waiting on the company's token: its contact gets a single-use link to give it.
+        await offer_token_link(request_id)
+    return outcome.waits_on_a_person
 
 
 async def conclude(request_id: int) -> State[RequestOutcome]:

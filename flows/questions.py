@@ -107,8 +107,9 @@ async def answer_from_ops(request_id: int) -> bool:
             f"-{request.questions_answered}"
         ):
             get_run_logger().warning(
-                "Ignored the answer to the %s question: it was answered on the command line "
-                "meanwhile; going on from where the request stands",
+                "Ignored the answer to the %s question: it was answered elsewhere meanwhile "
+                "(the command line, or the customer's token link); going on from where the "
+                "request stands",
                 question,
             )
             carry_on = True
@@ -189,9 +190,16 @@ def _form_for(session: Session, request: OnboardingRequest, question: Question) 
             if mapping.reason
         )
         form = CompanyToken
+        sent = [
+            f"\n\nA single-use token link was sent to {md_text(link.recipient)} on "
+            f"{link.issued_at:%Y-%m-%d %H:%M} UTC (valid until {link.expires_at:%Y-%m-%d %H:%M} "
+            "UTC): whichever answer comes first, the customer's or yours, is used."
+            for link in crud.request_token_links(session, request_id=request.id or 0)
+            if link.used_at is None and link.revoked_at is None
+        ]
         description = (
-            f"**{name}'s HotSpot company token is needed.**\n\n{waiting}\n\n"
-            "Ask the customer for it and paste it here: it is stored encrypted, removed "
+            f"**{name}'s HotSpot company token is needed.**\n\n{waiting}{''.join(sent[-1:])}"
+            "\n\nAsk the customer for it and paste it here: it is stored encrypted, removed "
             "from this run's input, and the TEST123 check runs again with it."
         )
     return form.with_initial_data(description=description)
@@ -268,8 +276,14 @@ def approve(session: Session, request: OnboardingRequest, company: Company) -> N
 
 
 def store_token(session: Session, company: Company, token: str) -> list[OnboardingRequest]:
-    """Store the company's token; its requests that waited on it (now answered)."""
+    """Store the company's token; its requests that waited on it (now answered).
+
+    The one answer to the token question, whoever gives it (ops in the UI, `token` on the
+    command line, the customer on the token link's page): the company's token links that are
+    still open then say the token was received.
+    """
     crud.set_company_token(session, company=company, token=token)
+    crud.close_token_links(session, company_id=company.id or 0)
     return _answer_waiting(session, company, Question.token)
 
 

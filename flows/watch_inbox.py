@@ -18,8 +18,9 @@ from inbox.replies import ReplyKind
 from settings import settings
 from store.models import Disposition
 from tasks import parse_worker
+from tasks.discovery import propose_spot_ids
 from tasks.email_intake import file_email, take_in_email
-from tasks.replies import reply_to_requester
+from tasks.replies import answer_status_question, reply_to_requester
 
 
 @flow(name="watch-inbox")
@@ -74,6 +75,11 @@ async def take_in(inbox: Inbox, uid: int, uidvalidity: int, onboardings: Onboard
         return 0
     if intake.disposition == Disposition.onboarding:
         await reply_to_requester(intake.request_id, ReplyKind.acknowledgement)
+    if intake.disposition == Disposition.answered:
+        # A contact asked where things stand, or does not know its SpotIDs (each task does
+        # nothing unless the request is its kind).
+        await answer_status_question(intake.request_id)
+        await propose_spot_ids(intake.request_id)
     if intake.start_onboarding:
         await onboardings.start(intake.request_id)
     await file_email(inbox, uid, intake)

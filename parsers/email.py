@@ -14,7 +14,12 @@ Outcome rules:
 - pairs found: a `SpotIDRequest` (warnings list what was unsure, and send it to review);
 - no pairs but warnings (e.g. "Lot C: 14283 or 14284"): a request with `spots=[]` and the
   warnings, so a human reads it rather than the sender getting a refusal;
-- neither: `NotASpotIDRequest("no SpotIDs found in the message")`;
+- neither, and the newest text asks where the integration stands
+  (`parsers.status_question`): a request of kind `status_question`, no spots; one that asks
+  something about it in words not read with certainty: `spots=[]` with a warning (review);
+  one that says the sender does not know its SpotIDs (`parsers.discovery`): kind
+  `find_spot_ids`, with the locations it lists;
+- otherwise: `NotASpotIDRequest("no SpotIDs found in the message")`;
 - robots (auto-replies, bounces): `NotASpotIDRequest` naming the header or subject;
 - not an email at all: `UnreadableInput`.
 """
@@ -26,6 +31,7 @@ from email.message import EmailMessage, Message
 
 from parsers import headers, mime, quoting
 from parsers.authentication import read_sender_evidence
+from parsers.discovery import asks_to_find_spot_ids
 from parsers.extraction import Extraction
 from parsers.html import html_to_text
 from parsers.limits import DEFAULT_LIMITS, Limits, MessageTooLarge, first_lines
@@ -33,6 +39,7 @@ from parsers.lines import extract_text
 from parsers.message import PARSE_POLICY, header_budget
 from parsers.models import NotASpotIDRequest, SpotIDRequest, UnreadableInput
 from parsers.sheets import read_xlsx
+from parsers.status_question import MAX_CHARS, classify_status_question
 from parsers.tables import read_csv
 
 _KNOWN_HEADERS = frozenset(
@@ -70,7 +77,7 @@ def _parse(raw: bytes | str, limits: Limits) -> SpotIDRequest:
         if from_subject.pairs:
             found = from_subject
     if found.empty:
-        raise NotASpotIDRequest("no SpotIDs found in the message")
+        return _status_question(message, subject, address, name)
     return SpotIDRequest(
         source="email",
         sender=address,
@@ -79,7 +86,45 @@ def _parse(raw: bytes | str, limits: Limits) -> SpotIDRequest:
         message_id=headers.header(message, "Message-ID"),
         spots=found.entries(),
         sender_evidence=read_sender_evidence(message),
+        recipients=headers.recipients(message),
         warnings=[*found.warnings, *found.conflict_warnings()],
+    )
+
+
+def _status_question(
+    message: EmailMessage, subject: str | None, address: str | None, name: str | None
+) -> SpotIDRequest:
+    """An email without SpotIDs: a status question, one a person should read, or a refusal."""
+    body = mime.collect(message)
+    text = "\n".join(body.plain) or "\n".join(html_to_text(part) for part in body.html[:1])
+    newest = quoting.cut_signature(quoting.split(text[: 4 * MAX_CHARS]).new)
+    listed = asks_to_find_spot_ids(subject, newest)
+    if listed is not None:
+        return SpotIDRequest(
+            source="email",
+            sender=address,
+            sender_name=name,
+            subject=subject,
+            message_id=headers.header(message, "Message-ID"),
+            spots=[],
+            sender_evidence=read_sender_evidence(message),
+            kind="find_spot_ids",
+            locations=listed,
+        )
+    verdict = classify_status_question(subject, newest)
+    if verdict.verdict == "no":
+        raise NotASpotIDRequest("no SpotIDs found in the message")
+    return SpotIDRequest(
+        source="email",
+        sender=address,
+        sender_name=name,
+        subject=subject,
+        message_id=headers.header(message, "Message-ID"),
+        spots=[],
+        sender_evidence=read_sender_evidence(message),
+        warnings=[verdict.why] if verdict.verdict == "unsure" else [],
+        kind="status_question" if verdict.verdict == "status" else "spot_ids",
+        language=verdict.language,
     )
 
 

@@ -58,6 +58,22 @@ def sender(message: EmailMessage) -> tuple[str | None, str | None]:
     return _address(address), _name(name)
 
 
+def recipients(message: Message, *, limit: int = 50) -> list[str]:
+    """The addresses in To and Cc, lower-cased (at most `limit`); never raises."""
+    found: list[str] = []
+    for name in ("To", "Cc"):
+        try:
+            values = message.get_all(name) or []
+            for value in values:
+                for address in getattr(value, "addresses", ()):
+                    spec = _address(address.addr_spec)
+                    if spec and spec not in found:
+                        found.append(spec)
+        except Exception:
+            continue
+    return found[:limit]
+
+
 def refusal(message: Message, subject: str | None, address: str | None) -> str | None:
     """Why a robot, not a person, wrote this message (None when a person did)."""
     auto = (header(message, "Auto-Submitted") or "").lower()

@@ -57,6 +57,22 @@ class SpotIDRequest(BaseModel):
         default_factory=list,
         description="Lines the parser could not read with certainty; they send it to review.",
     )
+    kind: Literal["spot_ids", "status_question", "find_spot_ids"] = Field(
+        default="spot_ids",
+        description="`status_question`: no SpotIDs, the sender asks where its integration "
+        "stands (answered automatically once the sender passed authentication); "
+        "`find_spot_ids`: the sender does not know its SpotIDs (Offstreet proposes them).",
+    )
+    recipients: list[str] = Field(
+        default_factory=list, description="The To and Cc addresses of an email, lower-cased."
+    )
+    locations: list[str] = Field(
+        default_factory=list,
+        description="For `find_spot_ids`: the locations the email lists (none: all).",
+    )
+    language: Literal["en", "fr"] = Field(
+        default="en", description="The language of a status question, for its answer."
+    )
 
 
 class NotASpotIDRequest(ValueError):

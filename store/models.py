@@ -116,6 +116,9 @@ STATE_LABELS = {
     "operator_unconfirmed": "operator to confirm (ops)",
     "held": "held for approval",
     "rejected": "refused",
+    "status_question": "status question (answered)",
+    "finding_spot_ids": "finding SpotIDs (proposals sent)",
+    "proposed": "proposed (to confirm)",
 }
 
 
@@ -138,6 +141,11 @@ class RequestState(State):
     rejected = "rejected"
     waiting_on_ops = "waiting_on_ops"
     failed = "failed"
+    # Not a request: a contact asked where its integration stands, and was answered.
+    status_question = "status_question"
+    # Not a request yet: the sender does not know its SpotIDs; Offstreet proposed some and
+    # waits for the sender (or ops) to confirm them, which makes a new request.
+    finding_spot_ids = "finding_spot_ids"
 
     @property
     def phase(self) -> Phase:
@@ -166,6 +174,10 @@ REQUEST_PHASES = {
     RequestState.failed: Phase.failed,
     RequestState.live: Phase.done,
     RequestState.rejected: Phase.refused,
+    # Not onboardings: a question answered; SpotIDs proposed (a confirmation makes a new
+    # request, which onboards).
+    RequestState.status_question: Phase.done,
+    RequestState.finding_spot_ids: Phase.done,
 }
 AWAITING_APPROVAL = tuple(state for state in RequestState if state.awaits_approval)
 WAITING_ON_A_PERSON = tuple(state for state in RequestState if state.waits_on_a_person)
@@ -209,6 +221,8 @@ class SpotVerdict(State):
     unknown_location = "unknown_location"
     # Not refused yet: HotSpot names an operator the company has not on file; ops confirm it.
     operator_unconfirmed = "operator_unconfirmed"
+    # Finding SpotIDs: a SpotID proposed for the location by name (or "" when no guess).
+    proposed = "proposed"
 
     @property
     def phase(self) -> Phase:
@@ -222,6 +236,7 @@ VERDICT_PHASES = {
     SpotVerdict.rejected: Phase.refused,
     SpotVerdict.unknown_location: Phase.waiting,
     SpotVerdict.operator_unconfirmed: Phase.waiting,
+    SpotVerdict.proposed: Phase.waiting,  # the customer (or ops) confirms it
 }
 
 
@@ -384,6 +399,7 @@ class Disposition(StrEnum):
     held = "held"
     needs_review = "needs_review"
     rejected = "rejected"
+    answered = "answered"  # a status question, answered automatically
 
 
 class InboundMessage(SQLModel, table=True):
@@ -486,11 +502,21 @@ class TestPermit(SQLModel, table=True):
     revoked_at: datetime | None = timestamp(nullable=True)
 
 
+class LinkPurpose(StrEnum):
+    """What a signed link opens: a company's form, or the page asking for its HotSpot token."""
+
+    form = "form"
+    token = "token"
+    proposal = "proposal"
+
+
 class IssuedLink(SQLModel, table=True):
-    """A form link `form-link` made, so that one can be revoked before it expires.
+    """A signed link Offstreet made, so that one can be revoked before it expires.
 
     Only a digest of the link's token is kept: the store never holds a link that works. A
     link revoked without having been recorded (made elsewhere) gets its row then.
+    Token links (`purpose` token) are single-use and belong to one waiting request: `used_at`
+    once the token was taken, `reminded_at` / `expiry_noticed_at` for the follow-ups.
     """
 
     id: int | None = Field(default=None, primary_key=True)
@@ -499,3 +525,16 @@ class IssuedLink(SQLModel, table=True):
     expires_at: datetime = timestamp()
     issued_at: datetime = created_now()
     revoked_at: datetime | None = timestamp(nullable=True)
+    purpose: LinkPurpose = Field(
+        default=LinkPurpose.form,
+        sa_column=Column(
+            sa.Enum(LinkPurpose, native_enum=False, length=10),
+            nullable=False,
+            server_default="form",
+        ),
+    )
+    request_id: int | None = Field(default=None, index=True)
+    recipient: str | None = None
+    used_at: datetime | None = timestamp(nullable=True)
+    reminded_at: datetime | None = timestamp(nullable=True)
+    expiry_noticed_at: datetime | None = timestamp(nullable=True)

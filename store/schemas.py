@@ -94,3 +94,22 @@ class StatusReport(BaseModel):
 
     integrations: list[IntegrationStatus]
     requests: list[RequestOutcome]
+
+
+class LocationStanding(BaseModel):
+    """Where one of a company's locations stands with HotSpot, for a status answer."""
+
+    location: str
+    spot_id: str | None = None
+    # live | testing | waiting_on_you (the company's token) | waiting_on_offstreet |
+    # not_requested
+    standing: str
+
+
+class CompanyStanding(BaseModel):
+    """A company's integration as its contact may read it: no ops' notes, no other company."""
+
+    company: str
+    integration: str | None = Field(description="pending or live; None: none yet")
+    locations: list[LocationStanding]
+    token_link_open: bool = False

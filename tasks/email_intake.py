@@ -21,6 +21,8 @@ DISPOSITION_BY_STATE = {
     RequestState.held: Disposition.held,
     RequestState.needs_review: Disposition.needs_review,
     RequestState.rejected: Disposition.rejected,
+    RequestState.status_question: Disposition.answered,
+    RequestState.finding_spot_ids: Disposition.answered,
 }
 
 
@@ -91,7 +93,9 @@ def _intake(session: Session, inbound: InboundMessage) -> EmailIntake:
         disposition=inbound.disposition,
         start_onboarding=inbound.disposition != Disposition.duplicate
         and request.flow_run_id is None
-        and starts_a_run(request.state),
+        and starts_a_run(request.state)
+        # Questions are answered, SpotIDs to find are proposed: neither is onboarded as is.
+        and (request.parsed or {}).get("kind", "spot_ids") == "spot_ids",
     )
 
 
@@ -100,6 +104,7 @@ def folder_for(inbox: Inbox, disposition: Disposition) -> str:
     return {
         Disposition.onboarding: s.imap_processed_folder,
         Disposition.duplicate: s.imap_processed_folder,
+        Disposition.answered: s.imap_processed_folder,
         Disposition.held: s.imap_review_folder,
         Disposition.needs_review: s.imap_review_folder,
         Disposition.rejected: s.imap_rejected_folder,

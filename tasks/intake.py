@@ -46,7 +46,10 @@ def admit(session: Session, raw: bytes, request: SpotIDRequest) -> tuple[Onboard
     Who may ask is decided once, here, by `trust.who_may_ask`, for every intake channel.
     """
     admission = who_may_ask(
-        session, request, trusted_authserv_ids=settings.mail_trusted_authserv_ids
+        session,
+        request,
+        trusted_authserv_ids=settings.mail_trusted_authserv_ids,
+        rep_domains=settings.hotspot_rep_domains,
     )
     return crud.record_request(
         session,

@@ -11,6 +11,7 @@ from a customer (or HotSpot) goes in through `md_text` only.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from prefect.artifacts import (
@@ -36,8 +37,10 @@ from store.schemas import RequestOutcome
 from tasks.markdown import md_text
 from tasks.permits import SweptPermit
 
+if TYPE_CHECKING:
+    from tasks.token_link import TokenLinkFollowUp
 
-# What each state means to a person reading the run.
+
 def artifact_key(request_id: int | None, what: str) -> str:
     """`request-12-<store id>-spotids` (or `<store id>-what` for no request): unique across
     stores sharing one Prefect server."""
@@ -154,9 +157,21 @@ def summary_markdown(outcome: RequestOutcome) -> str:
     return "\n".join(lines)
 
 
-async def publish_sweep_report(swept: Sequence[SweptPermit], *, interrupted: list[int]) -> None:
+async def publish_sweep_report(
+    swept: Sequence[SweptPermit],
+    *,
+    interrupted: list[int],
+    token_links: Sequence[TokenLinkFollowUp] = (),
+) -> None:
     """What the sweep settled and revoked, for ops: one line each (none is news too)."""
     lines = ["# Sweep", ""]
+    if token_links:
+        lines += ["## Token links unanswered", ""]
+        lines += [
+            f"- request {f.request_id} ({md_text(f.company)}), link {f.link_id}: {f.action}"
+            for f in token_links
+        ]
+        lines.append("")
     if interrupted:
         lines += ["## Requests whose run died at work (now failed; retry continues them)", ""]
         lines += [f"- request {request_id}" for request_id in interrupted]

@@ -59,7 +59,11 @@ def sender_authentication_off_warning(trusted_authserv_ids: Sequence[str]) -> st
 
 
 def who_may_ask(
-    session: Session, request: SpotIDRequest, *, trusted_authserv_ids: Sequence[str]
+    session: Session,
+    request: SpotIDRequest,
+    *,
+    trusted_authserv_ids: Sequence[str],
+    rep_domains: Sequence[str] = (),
 ) -> Admission:
     """The company asking, whether the request may run by itself, and where replies may go."""
     if request.source == "form":
@@ -71,11 +75,42 @@ def who_may_ask(
     problem, notes = _sender_problem(evidence, request.sender, trusted_authserv_ids)
     if problem is not None:
         return _held(company, f"{problem}; {APPROVE}", notes=notes)
+    if company is None and (request.sender or "").rpartition("@")[2] in rep_domains:
+        return _from_a_rep(session, request, notes)
     if company is None:
         return _held(
             None, f"unknown sender {request.sender}; {APPROVE}", notes=notes, reply=request
         )
     return _admitted(company, request, reply_to=request.sender, notes=notes)
+
+
+def _from_a_rep(session: Session, request: SpotIDRequest, notes: list[str]) -> Admission:
+    """A HotSpot representative (authenticated) writing for a company: the company one of its
+    contacts in To/Cc (or its name in the subject) names; never applied on the rep's word
+    alone: it waits for the company's contact (the confirmation link) or ops (`confirm`)."""
+    company, contact = None, None
+    for address in request.recipients:
+        company = crud.find_company_for_sender(session, address=address)
+        if company is not None:
+            contact = address
+            break
+    if company is None:
+        subject = (request.subject or "").casefold()
+        named = [c for c in crud.list_companies(session) if c.name.casefold() in subject]
+        company = named[0] if len(named) == 1 else None
+    if company is None or not request.spots or request.warnings:
+        why = "names no company of ours" if company is None else "holds no SpotID read for sure"
+        return _held(company, f"a HotSpot representative's request {why}; {APPROVE}", notes=notes)
+    contact = contact or next(iter(company.contacts), None)
+    return Admission(
+        company_id=company.id,
+        state=RequestState.finding_spot_ids,
+        reason=f"SpotIDs sent by HotSpot representative {request.sender} for {company.name}: "
+        f"waiting for confirmation by {contact or 'its contact'} (the link emailed) or by ops "
+        "(`hotspot-onboard confirm REQUEST`)",
+        reply_to=contact,
+        notes=notes,
+    )
 
 
 def _form_admission(session: Session, request: SpotIDRequest) -> Admission:
@@ -98,7 +133,12 @@ def _admitted(
     reply_to: str | None,
     notes: list[str] | None = None,
 ) -> Admission:
-    if request.warnings or not request.spots:
+    if request.kind == "status_question" and not request.warnings:
+        reason, state = "a status question (answered automatically)", RequestState.status_question
+    elif request.kind == "find_spot_ids" and not request.warnings:
+        reason = "the sender does not know its SpotIDs (Offstreet proposes them)"
+        state = RequestState.finding_spot_ids
+    elif request.warnings or not request.spots:
         reason = "; ".join(request.warnings) or "no SpotID could be read with certainty"
         state = RequestState.needs_review
     else:

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from flows.launch import Launch, Onboardings
 from settings import settings
 from store.db import migrate
-from web import api, customer
+from web import api, customer, proposals_page, token_page
 from web.checks import SpotChecker
 from web.limits import LimitBody
 from web.links import ExpiredLink, LinkError, RevokedLink
@@ -63,6 +63,8 @@ def create_app(*, launch: Launch | None = None) -> FastAPI:
     app.state.onboardings = onboardings
     app.state.spot_checker = SpotChecker()
     app.include_router(api.router)
+    app.include_router(token_page.router)  # before the form's `/f/{token}` routes
+    app.include_router(proposals_page.router)
     app.include_router(customer.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(LimitBody)

@@ -5,6 +5,10 @@ HMAC-SHA256 over both with a key only the server holds. A link is valid while it
 checks, its expiry (at most MAX_FORM_LINK_DAYS ahead) is ahead and it was not revoked;
 changing the key voids all. Links `form-link` makes are recorded (a digest of the token,
 never the token), so one can be revoked alone.
+
+Token links (the page asking a waiting request's contact for the company's HotSpot token) are
+the same mechanism: `t<link id>.<expiry>.<signature>`, recorded in the same table, signed with
+the same key for another purpose, valid TOKEN_LINK_HOURS, single-use, revocable alike.
 """
 
 from __future__ import annotations
@@ -16,14 +20,19 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from settings import MAX_FORM_LINK_DAYS, settings
 from store import crud
 from store.db import session_scope
 from store.files import generated_key
+from store.models import LinkPurpose
 
 TOKEN_FORMAT = re.compile(r"(\d{1,12})\.(\d{1,12})\.([A-Za-z0-9_-]{43})")
+TOKEN_LINK_FORMAT = re.compile(r"([tp])(\d{1,12})\.(\d{1,12})\.([A-Za-z0-9_-]{43})")
+# The single-use links of one request: the token page, and the SpotIDs proposed to confirm.
+PREFIX = {LinkPurpose.token: "t", LinkPurpose.proposal: "p"}
+PAGE = {LinkPurpose.token: "hotspot-token", LinkPurpose.proposal: "spot-ids"}
 
 
 class LinkError(Exception):
@@ -49,6 +58,21 @@ class FormLink:
     company_id: int
     expires_at: int
     token: str
+
+
+@dataclass(frozen=True)
+class TokenLink:
+    """A verified token link: the recorded link it is (unused, unrevoked, not expired)."""
+
+    link_id: int
+    company_id: int
+    request_id: int
+    expires_at: int
+    token: str
+
+
+class UsedLink(LinkError):
+    """The token link was used already, or the token reached Offstreet another way."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +131,82 @@ def issue_link(
     return IssuedForm(link_id=link_id, url=f"{base}/f/{token}", expires_at=expires_at)
 
 
+def _signed_as(purpose: LinkPurpose) -> str:
+    return "token-link" if purpose == LinkPurpose.token else f"{purpose.value}-link"
+
+
+def token_link_token(
+    link_id: int, expires_at: int, purpose: LinkPurpose = LinkPurpose.token
+) -> str:
+    """The token of a recorded request link (the same every time: a reminder repeats it)."""
+    payload = f"{link_id}.{expires_at}"
+    return f"{PREFIX[purpose]}{payload}.{sign(f'{_signed_as(purpose)}:{payload}')}"
+
+
+def token_link_url(token: str, *, base_url: str | None = None) -> str:
+    purpose = LinkPurpose.proposal if token.startswith("p") else LinkPurpose.token
+    return f"{(base_url or settings.form_base_url).rstrip('/')}/f/{token}/{PAGE[purpose]}"
+
+
+def issue_token_link(
+    *,
+    company_id: int,
+    request_id: int,
+    recipient: str,
+    now: datetime | None = None,
+    purpose: LinkPurpose = LinkPurpose.token,
+) -> tuple[int, str]:
+    """A new single-use link for the request's contact to the token page (or to the SpotIDs
+    proposed): (its id, its URL). Valid TOKEN_LINK_HOURS."""
+    start = now or datetime.now(UTC)
+    expires_at = int((start + timedelta(hours=settings.token_link_hours)).timestamp())
+    with session_scope() as session:
+        row = crud.record_token_link(
+            session,
+            company_id=company_id,
+            request_id=request_id,
+            recipient=recipient,
+            expires_at=datetime.fromtimestamp(expires_at, UTC),
+            purpose=purpose,
+        )
+        token = token_link_token(row.id or 0, expires_at, purpose)
+        crud.set_link_digest(session, link=row, token_digest=token_digest(token))
+        link_id = row.id or 0
+    return link_id, token_link_url(token)
+
+
+def verify_token_link(
+    token: str, *, now: float | None = None, purpose: LinkPurpose = LinkPurpose.token
+) -> TokenLink:
+    """The request link the token stands for; `ForgedLink`, `ExpiredLink`, `RevokedLink` or
+    `UsedLink` if it may not be used."""
+    match = TOKEN_LINK_FORMAT.fullmatch(token)
+    if match is None or match.group(1) != PREFIX[purpose]:
+        raise ForgedLink("This link is incomplete or was altered.")
+    _, link_id, expires_at, signature = match.groups()
+    expected = sign(f"{_signed_as(purpose)}:{link_id}.{expires_at}")
+    if not hmac.compare_digest(signature.encode(), expected.encode()):
+        raise ForgedLink("This link is incomplete or was altered.")
+    with session_scope() as session:
+        row = crud.find_form_link(session, link_id=int(link_id))
+        if row is None or row.token_digest != token_digest(token) or row.request_id is None:
+            raise ForgedLink("This link is incomplete or was altered.")
+        if row.revoked_at is not None:
+            raise RevokedLink("This link was withdrawn by Offstreet.")
+        if row.used_at is not None:
+            raise UsedLink("This link was used already: there is nothing more to do here.")
+        found = TokenLink(
+            link_id=row.id or 0,
+            company_id=row.company_id,
+            request_id=row.request_id,
+            expires_at=int(expires_at),
+            token=token,
+        )
+    if found.expires_at <= (now if now is not None else time.time()):
+        raise ExpiredLink("This link has expired.")
+    return found
+
+
 def revoke_link(company_id: int, link_or_id: str) -> int:
     """Revoke one of the company's links, named by its id or by the link itself; its id.
 
@@ -115,6 +215,8 @@ def revoke_link(company_id: int, link_or_id: str) -> int:
     with session_scope() as session:
         if link_or_id.isdigit():
             issued = crud.find_form_link(session, link_id=int(link_or_id))
+        elif (token_link := TOKEN_LINK_FORMAT.search(link_or_id)) is not None:
+            issued = crud.find_form_link(session, token_digest=token_digest(token_link.group(0)))
         else:
             match = TOKEN_FORMAT.search(link_or_id)
             if match is None:

@@ -55,6 +55,14 @@ HEADLINES: dict[RequestState, tuple[str, str]] = {
         "the parking operator needs your company's HotSpot token). Offstreet will be in "
         "touch; the others stay as shown.",
     ),
+    RequestState.status_question: (
+        "Answered",
+        "You asked where your HotSpot integration stands; we answered by email.",
+    ),
+    RequestState.finding_spot_ids: (
+        "SpotIDs proposed",
+        "We looked your locations up in HotSpot and emailed you the SpotIDs to confirm.",
+    ),
     RequestState.failed: (
         "Delayed",
         "Something went wrong on our side. Offstreet has been told and will continue it.",

@@ -21,12 +21,20 @@ from store.crud.companies import (
     upsert_company,
 )
 from store.crud.links import (
+    close_token_links,
     company_request,
     find_company,
     find_form_link,
     form_link_revoked,
+    mark_link_followed,
+    open_token_link,
     record_form_link,
+    record_token_link,
+    request_token_links,
     revoke_form_link,
+    set_link_digest,
+    token_links_to_follow,
+    use_token_link,
 )
 from store.crud.mail import (
     claim_reply,
@@ -57,8 +65,13 @@ from store.crud.permits import (
     permits_for_spot,
     update_permit,
 )
-from store.crud.reports import request_outcome, status_report
+from store.crud.reports import (
+    company_standing,
+    request_outcome,
+    status_report,
+)
 from store.crud.requests import (
+    add_proposals,
     approve_request,
     company_requests,
     get_request,
@@ -70,12 +83,24 @@ from store.crud.requests import (
     request_spots,
     set_flow_run,
     set_line_location,
+    set_request_reason,
     set_request_state,
     set_verdict,
     take_lease,
 )
 
 __all__ = [
+    "add_proposals",
+    "set_request_reason",
+    "company_standing",
+    "record_token_link",
+    "set_link_digest",
+    "open_token_link",
+    "use_token_link",
+    "close_token_links",
+    "token_links_to_follow",
+    "mark_link_followed",
+    "request_token_links",
     "active_permits",
     "add_hotspot_operator",
     "add_permit",

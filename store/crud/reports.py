@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from store.crud.mappings import integration_mappings, list_integrations, mappings_by_spot
+from store.crud._base import location_key
+from store.crud.companies import company_locations
+from store.crud.mappings import (
+    get_integration,
+    integration_mappings,
+    list_integrations,
+    mappings_by_location,
+    mappings_by_spot,
+)
 from store.crud.requests import get_request, list_requests, request_spots
 from store.models import (
     Company,
+    IssuedLink,
+    LinkPurpose,
+    MappingState,
+    OnboardingRequest,
+    Phase,
+    RequestState,
     SpotVerdict,
+    utcnow,
 )
 from store.schemas import (
+    CompanyStanding,
     IntegrationStatus,
+    LocationStanding,
     MappingStatus,
     RequestOutcome,
     SpotStatus,
@@ -80,3 +97,60 @@ def status_report(session: Session) -> StatusReport:
         request_outcome(session, request_id=request.id or 0) for request in list_requests(session)
     ]
     return StatusReport(integrations=integrations, requests=requests)
+
+
+OPEN_REQUEST_STATES = tuple(state for state in RequestState if not state.phase.is_final)
+
+
+def company_standing(session: Session, *, company: Company) -> CompanyStanding:
+    """Each of the company's locations: live, being tested, waiting on the company's token,
+    waiting on Offstreet, or not asked for yet."""
+    integration = get_integration(session, company_id=company.id or 0)
+    mappings = mappings_by_location(session, company_id=company.id or 0)
+    requests = session.exec(
+        select(OnboardingRequest).where(
+            OnboardingRequest.company_id == company.id,
+            col(OnboardingRequest.state).in_(OPEN_REQUEST_STATES),
+        )
+    ).all()
+    asked: dict[str, str] = {}  # location (normalised) -> SpotID, from requests still open
+    for request in requests:
+        for line in request_spots(session, request_id=request.id or 0):
+            if line.verdict not in (SpotVerdict.rejected, SpotVerdict.already_live):
+                asked.setdefault(location_key(line.location), line.spot_id)
+    token_waits = company.hotspot_token_encrypted is None
+    standings = []
+    for location in company_locations(session, company=company):
+        mapping = mappings.get(location.id or 0)
+        if mapping is not None:
+            if mapping.state == MappingState.live:
+                standing = "live"
+            elif mapping.state.phase == Phase.at_work:
+                standing = "testing"
+            elif mapping.state == MappingState.waiting_on_ops:  # the company's token
+                standing = "waiting_on_you" if token_waits else "waiting_on_offstreet"
+            else:
+                standing = "waiting_on_offstreet"
+            spot_id: str | None = mapping.spot_id
+        elif location_key(location.name) in asked:
+            standing, spot_id = "waiting_on_offstreet", asked[location_key(location.name)]
+        else:
+            standing, spot_id = "not_requested", None
+        standings.append(
+            LocationStanding(location=location.name, spot_id=spot_id, standing=standing)
+        )
+    links = session.exec(
+        select(IssuedLink.id).where(
+            IssuedLink.company_id == company.id,
+            IssuedLink.purpose == LinkPurpose.token,
+            col(IssuedLink.used_at).is_(None),
+            col(IssuedLink.revoked_at).is_(None),
+            IssuedLink.expires_at > utcnow(),
+        )
+    ).first()
+    return CompanyStanding(
+        company=company.name,
+        integration=integration.state.value if integration else None,
+        locations=standings,
+        token_link_open=links is not None,
+    )

@@ -221,3 +221,31 @@ def set_verdict(
     line.customer_reason = customer_reason
     line.hotspot_operator = hotspot_operator
     session.add(line)
+
+
+def add_proposals(
+    session: Session, *, request_id: int, proposals: Sequence[tuple[str, str, str]]
+) -> bool:
+    """Record (location, proposed SpotID or "", how it was found) as the request's lines,
+    once: False if it has lines already."""
+    if request_spots(session, request_id=request_id):
+        return False
+    for position, (location, spot_id, how) in enumerate(proposals):
+        session.add(
+            RequestSpot(
+                request_id=request_id,
+                position=position,
+                location=location,
+                spot_id=spot_id,
+                verdict=SpotVerdict.proposed,
+                reason=how,
+            )
+        )
+    session.flush()
+    return True
+
+
+def set_request_reason(session: Session, *, request: OnboardingRequest, reason: str) -> None:
+    request.reason = reason
+    request.updated_at = utcnow()
+    session.add(request)

@@ -67,4 +67,5 @@ def test_corpus_message(path: Path, want: dict[str, Any]) -> None:
         if field in want:
             assert getattr(request, field) == want[field]
     assert request.source == "email"
+    assert request.kind == want.get("kind", "spot_ids")
     assert parse_any(raw) == request

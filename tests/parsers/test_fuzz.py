@@ -22,7 +22,9 @@ def _answers(raw: bytes | str) -> SpotIDRequest | None:
         request = parse_any(raw)
     except (NotASpotIDRequest, UnreadableInput):
         return None
-    assert request.spots or request.warnings
+    # A request has SpotIDs or says why not; a status question or a request to find the
+    # SpotIDs has none by design.
+    assert request.spots or request.warnings or request.kind != "spot_ids"
     if request.source == "email":
         assert all(re.fullmatch(r"\d{3,8}", spot.spot_id) for spot in request.spots)
     assert all(spot.location.strip() == spot.location for spot in request.spots)

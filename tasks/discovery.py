@@ -1,0 +1,170 @@
+"""Finding SpotIDs: propose a SpotID for each location from HotSpot, and confirm them.
+
+A contact who does not know its SpotIDs gets, by email, a single-use link listing a SpotID
+proposed for each location (the company's operators' spots in HotSpot, matched by name:
+`parsers.discovery.propose`; no guess when ambiguous or missing). Confirmed lines (by the
+customer on that page, or by ops with `hotspot-onboard confirm`) become a normal request,
+which runs the six steps.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from prefect import get_run_logger, task
+from sqlmodel import Session
+
+from inbox.replies import may_reply_to, proposals_body
+from parsers.discovery import Candidate, Proposal, normalise, propose
+from settings import settings
+from store import crud
+from store.db import session_scope
+from store.models import LinkPurpose, OnboardingRequest, RequestState, SpotVerdict, utcnow
+from tasks.policy import HOTSPOT_TASK_RETRIES, hotspot_client
+from tasks.replies import send_once
+from web.links import issue_token_link, token_link_token, token_link_url
+
+NOT_OURS = "not one of your locations at Offstreet"
+
+
+@task(name="propose-spot-ids", **HOTSPOT_TASK_RETRIES)
+async def propose_spot_ids(request_id: int) -> bool:
+    """Look the company's operators' spots up in HotSpot, record a proposal per location
+    (once), and email the requester the link to confirm them; False when not applicable."""
+    with session_scope() as session:
+        request = crud.get_request(session, request_id=request_id)
+        if request.state != RequestState.finding_spot_ids or request.company_id is None:
+            return False
+        company = crud.get_company(session, company_id=request.company_id)
+        done = bool(crud.request_spots(session, request_id=request_id))
+        targets, unknown = _targets(session, request, company.id or 0)
+        operators = list(company.hotspot_operators)
+    if not done:
+        candidates: list[Candidate] = []
+        async with hotspot_client() as hotspot:
+            for operator in operators:
+                spots = await hotspot.list_spots(operator)
+                candidates += [Candidate(s.spot_id, s.name) for s in spots if s.active]
+        found = propose(targets, candidates)
+        lines = [(p.location, p.spot_id or "", _how(p)) for p in found]
+        lines += [(name, "", NOT_OURS) for name in unknown]
+        with session_scope() as session:
+            crud.add_proposals(session, request_id=request_id, proposals=lines)
+        get_run_logger().info(
+            "Request %s: %d of %d locations of %s matched a HotSpot spot",
+            request_id,
+            sum(1 for p in found if p.spot_id),
+            len(lines),
+            company.name,
+        )
+    return await _send_link(request_id)
+
+
+def _targets(
+    session: Session, request: OnboardingRequest, company_id: int
+) -> tuple[list[str], list[str]]:
+    """The company's locations to find SpotIDs for (those the email lists, else every one
+    not mapped yet), and listed names that are none of its locations."""
+    company = crud.get_company(session, company_id=company_id)
+    locations = crud.company_locations(session, company=company)
+    by_name = {normalise(loc.name): loc.name for loc in locations}
+    listed = (request.parsed or {}).get("locations") or []
+    if listed:
+        found = [by_name[normalise(name)] for name in listed if normalise(name) in by_name]
+        unknown = [name for name in listed if normalise(name) not in by_name]
+        return list(dict.fromkeys(found)), unknown
+    mapped = crud.mappings_by_location(session, company_id=company_id)
+    return [loc.name for loc in locations if (loc.id or 0) not in mapped], []
+
+
+def _how(proposal: Proposal) -> str:
+    if proposal.spot_id is None:
+        return {
+            "ambiguous": "several HotSpot spots could be it",
+            "missing": "no HotSpot spot of your operators has that name",
+        }[proposal.how]
+    return f"{proposal.how} match: HotSpot calls it {proposal.spot_name!r}"
+
+
+async def _send_link(request_id: int) -> bool:
+    """Email the requester (only a proven contact) the single-use link to confirm, once."""
+    if not settings.smtp_host:
+        return False
+    own = (settings.reply_from, settings.imap_user)
+    with session_scope() as session:
+        request = crud.get_request(session, request_id=request_id)
+        company = crud.get_company(session, company_id=request.company_id or 0)
+        recipient = request.reply_to
+        if not (company.speaks_for_it(recipient) and may_reply_to(recipient, own_addresses=own)):
+            return False
+        links = crud.request_token_links(
+            session, request_id=request_id, purpose=LinkPurpose.proposal
+        )
+        lines = [(loc, spot, how) for _, loc, spot, how in proposals(session, request_id)]
+        name, in_reply_to = company.name, (request.parsed or {}).get("message_id")
+        existing = links[-1] if links else None
+        if existing is not None:
+            link_id = existing.id or 0
+            token = token_link_token(
+                link_id, int(existing.expires_at.timestamp()), LinkPurpose.proposal
+            )
+            url, expires = token_link_url(token), existing.expires_at
+    if existing is None:
+        link_id, url = issue_token_link(
+            company_id=company.id or 0,
+            request_id=request_id,
+            recipient=recipient or "",
+            purpose=LinkPurpose.proposal,
+        )
+        expires = utcnow() + timedelta(hours=settings.token_link_hours)
+    body = proposals_body(company=name, lines=lines, url=url, expires=expires)
+    return await send_once(request_id, f"proposal-{link_id}", recipient or "", body, in_reply_to)
+
+
+# --- confirming: the same for the customer's page and for ops -----------------------------
+
+
+def proposals(session: Session, request_id: int) -> list[tuple[int, str, str, str]]:
+    """(position, location, proposed SpotID or "", how) of a request's proposals: the ones
+    Offstreet found in HotSpot, or the lines a HotSpot representative sent."""
+    request = crud.get_request(session, request_id=request_id)
+    by_rep = f"as sent by HotSpot's {request.sender}"
+    return [
+        (line.position, line.location, line.spot_id, line.reason or by_rep)
+        for line in crud.request_spots(session, request_id=request_id)
+        if line.verdict in (SpotVerdict.proposed, SpotVerdict.pending)
+    ]
+
+
+def confirmed_request(request_id: int, positions: list[int] | None) -> bytes | None:
+    """The form JSON of a new request with the confirmed proposals (every proposal with a
+    SpotID when `positions` is None); None when none is confirmed. It is the company's
+    request from the contact who asked, read and admitted like any form."""
+    with session_scope() as session:
+        request = crud.get_request(session, request_id=request_id)
+        company = crud.get_company(session, company_id=request.company_id or 0)
+        chosen = [
+            (location, spot_id)
+            for position, location, spot_id, _ in proposals(session, request_id)
+            if spot_id and (positions is None or position in positions)
+        ]
+        contact = request.reply_to or request.sender or ""
+    if not chosen:
+        return None
+    body = {
+        "company": company.name,
+        "contact_email": contact,
+        "spots": [{"location": location, "spot_id": spot_id} for location, spot_id in chosen],
+    }
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def note_confirmed(request_id: int, *, by: str, new_request_id: int) -> None:
+    with session_scope() as session:
+        request = crud.get_request(session, request_id=request_id)
+        crud.set_request_reason(
+            session,
+            request=request,
+            reason=f"SpotIDs confirmed by {by}: onboarded as request {new_request_id}",
+        )
