@@ -100,8 +100,11 @@ def test_up_serves_the_ui_with_everything_deployed_and_sigterm_leaves_nothing(
         [CLI, "onboard", SAMPLE], env=shell, cwd=tmp_path, capture_output=True, timeout=600
     )
     assert waiting.returncode == 4, waiting.stderr  # the deployed run suspended for the token
-    [notice] = smtp_capture.wait_for(1, timeout=120)
+    mails = smtp_capture.wait_for(2, timeout=120)  # ops are told; Acme gets its token link
+    [notice] = [mail for mail in mails if mail.rcpt_tos == ("ops@offstreet.example",)]
     assert notice.message["Subject"].startswith("HotSpot onboarding waits for ops: Acme Parking")
+    [ask] = [mail for mail in mails if mail is not notice]
+    assert "/hotspot-token" in ask.message.get_body().get_content()  # a link, never "reply"
 
     # A deployed run in flight on the worker (TEST123 never shows) when `up` gets SIGTERM.
     knobs = {"delay_min": 900, "delay_max": 900}
