@@ -3,7 +3,6 @@ Prefect API (`run_cli`, `start_cli`), or as on a fresh machine (`fresh_environme
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from pathlib import Path
 from prefect.settings import PREFECT_API_URL
 
 from settings import PROJECT_DIR, settings
+from web.submit import form_json
 
 CLI = Path(sys.executable).with_name("hotspot-onboard")
 SAMPLE = str(PROJECT_DIR / "demo/request.eml")  # Lot B needs Acme's token: waits on ops (4)
@@ -52,9 +52,9 @@ def fresh_environment(tmp_path: Path, hotspot_url: str, **extra: str) -> dict[st
 def form_file(directory: Path, spots: dict[str, str], sender: str = "jane@acme.example") -> str:
     """A form request of Acme Parking (location → SpotID) as a file for `onboard`; its path."""
     path = directory / f"form-{'-'.join(spots.values())}.json"
-    locations = [{"location": location, "spot_id": spot} for location, spot in spots.items()]
-    form = {"company": "Acme Parking", "contact_email": sender, "spots": locations}
-    path.write_text(json.dumps(form))
+    path.write_bytes(
+        form_json(company="Acme Parking", contact_email=sender, spots=list(spots.items()))
+    )
     return str(path)
 
 

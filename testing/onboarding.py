@@ -4,7 +4,6 @@ runs followed through the Prefect API: for the deployment tests and the screensh
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterable
 from uuid import UUID
 
@@ -16,6 +15,7 @@ from store import crud
 from store.db import session_scope
 from store.schemas import CompanyIn
 from tasks.intake import admit
+from web.submit import form_json
 
 
 def bench_company(locations: Iterable[str]) -> CompanyIn:
@@ -32,13 +32,7 @@ def submit(
     spots: dict[str, str], *, sender: str = "jane@acme.example", company: str = "Acme Parking"
 ) -> int:
     """Store a form request (location → SpotID) as the web form would; its request id."""
-    raw = json.dumps(
-        {
-            "company": company,
-            "contact_email": sender,
-            "spots": [{"location": loc, "spot_id": spot} for loc, spot in spots.items()],
-        }
-    ).encode()
+    raw = form_json(company=company, contact_email=sender, spots=list(spots.items()))
     with session_scope() as session:
         request, _ = admit(session, raw, parse_any(raw))
         assert request.id is not None

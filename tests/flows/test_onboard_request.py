@@ -17,6 +17,7 @@ from store.db import migrate, session_scope
 from store.models import MappingState, PermitState
 from store.schemas import RequestOutcome
 from tasks.intake import record_request
+from web.submit import form_json
 
 ACME_TOKEN = (PROJECT_DIR / "demo/acme-hotspot-token.txt").read_text().strip()
 
@@ -24,8 +25,7 @@ ACME_TOKEN = (PROJECT_DIR / "demo/acme-hotspot-token.txt").read_text().strip()
 def form(
     spots: dict[str, str], *, sender: str = "jane@acme.example", company: str = "Acme Parking"
 ) -> bytes:
-    entries = [{"location": location, "spot_id": spot} for location, spot in spots.items()]
-    return json.dumps({"company": company, "contact_email": sender, "spots": entries}).encode()
+    return form_json(company=company, contact_email=sender, spots=list(spots.items()))
 
 
 def submit(raw: bytes) -> int:
