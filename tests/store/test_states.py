@@ -26,7 +26,8 @@ def test_every_state_has_a_phase_and_a_label(enum: type[State]) -> None:
 
 
 def test_the_request_phases() -> None:
-    assert {s for s in RequestState if s.phase.is_final} == {"live", "rejected"}
+    final = {"live", "rejected", "status_question", "finding_spot_ids"}
+    assert {s for s in RequestState if s.phase.is_final} == final
     assert set(WAITING_ON_A_PERSON) == {"held", "needs_review", "waiting_on_ops"}
     assert set(AWAITING_APPROVAL) == {"held", "needs_review"}
     assert RequestState.failed.phase == Phase.failed
