@@ -1,6 +1,6 @@
 """`hotspot-onboard serve` as a real process stops on SIGTERM with an onboarding in flight:
-often that onboarding, whose engine hands it back to uvicorn; the server then
-stops as asked instead of serving on with one run fewer."""
+Prefect raises the signal inside whatever code runs, often that onboarding, whose engine hands
+it back to uvicorn; the server stops, nothing of it is left, and the run stops short."""
 
 from __future__ import annotations
 
