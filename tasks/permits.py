@@ -96,7 +96,7 @@ def _record_permits(mappings: list[SpotMapping], *, with_token: bool) -> list[Te
     return pending
 
 
-def _permit_request(permit: TestPermit) -> PermitRequest:
+def permit_request(permit: TestPermit) -> PermitRequest:
     return PermitRequest(
         external_id=permit.external_id,
         spot_id=permit.spot_id,
@@ -114,7 +114,7 @@ async def _push(
     """POST the permit (a replay after a lost response returns the same permit)."""
     try:
         pushed = await hotspot.create_permit(
-            _permit_request(permit), company_token=token if permit.with_company_token else None
+            permit_request(permit), company_token=token if permit.with_company_token else None
         )
     except PermissionDenied:
         record(
@@ -146,7 +146,7 @@ async def revoke_test_permit(
     hotspot_id = permit.hotspot_permit_id
     if hotspot_id is None:
         try:
-            pushed = await hotspot.create_permit(_permit_request(permit), company_token=own_token)
+            pushed = await hotspot.create_permit(permit_request(permit), company_token=own_token)
             hotspot_id = pushed.permit_id
         except HotSpotAPIError:
             hotspot_id = None  # HotSpot never held it

@@ -26,7 +26,7 @@ from settings import settings
 from store import crud
 from store.db import session_scope
 from store.models import IssuedLink, MappingState, PermitState, utcnow
-from tasks.permits import _permit_request, revoke_test_permit
+from tasks.permits import permit_request, revoke_test_permit
 from tasks.policy import hotspot_client
 from tasks.recorder import Recorder, set_mapping, set_permit
 from tasks.replies import send_once
@@ -138,7 +138,7 @@ async def try_company_token(request_id: int, token: str) -> None:
                 end_time=start + timedelta(minutes=settings.test_permit_validity_minutes),
             )
         try:
-            pushed = await hotspot.create_permit(_permit_request(permit), company_token=token)
+            pushed = await hotspot.create_permit(permit_request(permit), company_token=token)
         except PermissionDenied as exc:
             record(set_permit(permit.id or 0, state=PermitState.refused))
             raise TokenRefused(exc.message) from None
