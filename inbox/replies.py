@@ -40,19 +40,13 @@ def compose_reply(
 
     The subject is ours, never the sender's: nothing a stranger wrote is sent on by Offstreet.
     """
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = to
-    message["Subject"] = f"Re: your HotSpot SpotID request #{outcome.request_id}"
-    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
-    if in_reply_to:
-        message["In-Reply-To"] = in_reply_to
-        message["References"] = in_reply_to
-    # RFC 3834: an automatic reply says so, and asks other robots not to answer it.
-    message["Auto-Submitted"] = "auto-replied"
-    message["X-Auto-Response-Suppress"] = "All"
-    message.set_content(BODIES[kind](outcome))
-    return message
+    return compose_message(
+        sender=sender,
+        to=to,
+        subject=f"Re: your HotSpot SpotID request #{outcome.request_id}",
+        body=BODIES[kind](outcome),
+        in_reply_to=in_reply_to,
+    )
 
 
 def compose_message(
@@ -67,6 +61,7 @@ def compose_message(
     if in_reply_to:
         message["In-Reply-To"] = in_reply_to
         message["References"] = in_reply_to
+    # RFC 3834: an automatic reply says so, and asks other robots not to answer it.
     message["Auto-Submitted"] = "auto-replied"
     message["X-Auto-Response-Suppress"] = "All"
     message.set_content(body)

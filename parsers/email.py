@@ -98,23 +98,7 @@ def _status_question(
     body = mime.collect(message)
     text = "\n".join(body.plain) or "\n".join(html_to_text(part) for part in body.html[:1])
     newest = quoting.cut_signature(quoting.split(text[: 4 * MAX_CHARS]).new)
-    listed = asks_to_find_spot_ids(subject, newest)
-    if listed is not None:
-        return SpotIDRequest(
-            source="email",
-            sender=address,
-            sender_name=name,
-            subject=subject,
-            message_id=headers.header(message, "Message-ID"),
-            spots=[],
-            sender_evidence=read_sender_evidence(message),
-            kind="find_spot_ids",
-            locations=listed,
-        )
-    verdict = classify_status_question(subject, newest)
-    if verdict.verdict == "no":
-        raise NotASpotIDRequest("no SpotIDs found in the message")
-    return SpotIDRequest(
+    found = SpotIDRequest(
         source="email",
         sender=address,
         sender_name=name,
@@ -122,9 +106,19 @@ def _status_question(
         message_id=headers.header(message, "Message-ID"),
         spots=[],
         sender_evidence=read_sender_evidence(message),
-        warnings=[verdict.why] if verdict.verdict == "unsure" else [],
-        kind="status_question" if verdict.verdict == "status" else "spot_ids",
-        language=verdict.language,
+    )
+    listed = asks_to_find_spot_ids(subject, newest)
+    if listed is not None:
+        return found.model_copy(update={"kind": "find_spot_ids", "locations": listed})
+    verdict = classify_status_question(subject, newest)
+    if verdict.verdict == "no":
+        raise NotASpotIDRequest("no SpotIDs found in the message")
+    return found.model_copy(
+        update={
+            "warnings": [verdict.why] if verdict.verdict == "unsure" else [],
+            "kind": "status_question" if verdict.verdict == "status" else "spot_ids",
+            "language": verdict.language,
+        }
     )
 
 
