@@ -28,7 +28,12 @@ def read_sender_evidence(message: EmailMessage) -> SenderEvidence:
     raw_from = _raw_values(message, "from")
     addresses: list[str] = []
     defects: list[str] = []
-    for value in message.get_all("From", []) or []:
+    try:  # the stdlib's address parser fails outright on some malformed From headers
+        from_values = message.get_all("From", []) or []
+    except Exception as exc:
+        from_values = []
+        defects.append(f"unreadable From header ({type(exc).__name__})")
+    for value in from_values:
         try:
             addresses.extend(a.addr_spec.lower() for a in value.addresses if a.addr_spec)
             defects.extend(str(defect) for defect in getattr(value, "defects", ()))
