@@ -15,14 +15,14 @@ from datetime import timedelta
 from prefect import get_run_logger, task
 from sqlmodel import Session
 
-from inbox.replies import may_reply_to, proposals_body
+from inbox.replies import proposals_body
 from parsers.discovery import Candidate, Proposal, normalise, propose
 from settings import settings
 from store import crud
 from store.db import session_scope
 from store.models import LinkPurpose, OnboardingRequest, RequestState, SpotVerdict, utcnow
 from tasks.policy import HOTSPOT_TASK_RETRIES, hotspot_client
-from tasks.replies import send_once
+from tasks.replies import company_recipient, send_once
 from web.links import issue_token_link, token_link_token, token_link_url
 
 NOT_OURS = "not one of your locations at Offstreet"
@@ -91,12 +91,11 @@ async def _send_link(request_id: int) -> bool:
     """Email the requester (only a proven contact) the single-use link to confirm, once."""
     if not settings.smtp_host:
         return False
-    own = (settings.reply_from, settings.imap_user)
     with session_scope() as session:
         request = crud.get_request(session, request_id=request_id)
         company = crud.get_company(session, company_id=request.company_id or 0)
-        recipient = request.reply_to
-        if not (company.speaks_for_it(recipient) and may_reply_to(recipient, own_addresses=own)):
+        recipient = company_recipient(request, company)
+        if recipient is None:
             return False
         links = crud.request_token_links(
             session, request_id=request_id, purpose=LinkPurpose.proposal
@@ -114,12 +113,12 @@ async def _send_link(request_id: int) -> bool:
         link_id, url = issue_token_link(
             company_id=company.id or 0,
             request_id=request_id,
-            recipient=recipient or "",
+            recipient=recipient,
             purpose=LinkPurpose.proposal,
         )
         expires = utcnow() + timedelta(hours=settings.token_link_hours)
     body = proposals_body(company=name, lines=lines, url=url, expires=expires)
-    return await send_once(request_id, f"proposal-{link_id}", recipient or "", body, in_reply_to)
+    return await send_once(request_id, f"proposal-{link_id}", recipient, body, in_reply_to)
 
 
 # --- confirming: the same for the customer's page and for ops -----------------------------

@@ -18,10 +18,20 @@ from inbox.replies import (
 from settings import settings
 from store import crud
 from store.db import session_scope
-from store.models import RequestState
+from store.models import Company, OnboardingRequest, RequestState
 
 
 @task(name="reply-to-requester", retries=2, retry_delay_seconds=[10, 60])
+def company_recipient(request: OnboardingRequest, company: Company) -> str | None:
+    """Where mail about the company's integration may go for this request: the sender intake
+    proved (`reply_to`), while still one of the company's contacts, never a robot or us."""
+    recipient = request.reply_to
+    own = (settings.reply_from, settings.imap_user)
+    if not (company.speaks_for_it(recipient) and may_reply_to(recipient, own_addresses=own)):
+        return None
+    return recipient
+
+
 async def reply_to_requester(request_id: int, kind: ReplyKind) -> bool:
     """Send the request's reply of this kind, once; False when there is none to send.
 
@@ -94,19 +104,18 @@ async def answer_status_question(request_id: int) -> bool:
     """
     if not settings.smtp_host:
         return False
-    own = (settings.reply_from, settings.imap_user)
     with session_scope() as session:
         request = crud.get_request(session, request_id=request_id)
         if request.state != RequestState.status_question or request.company_id is None:
             return False
         company = crud.get_company(session, company_id=request.company_id)
-        recipient = request.reply_to
-        if not (company.speaks_for_it(recipient) and may_reply_to(recipient, own_addresses=own)):
+        recipient = company_recipient(request, company)
+        if recipient is None:
             return False
         standing = crud.company_standing(session, company=company)
         parsed = request.parsed or {}
     body = status_answer_body(standing, language=parsed.get("language", "en"))
-    sent = await send_once(request_id, "status", recipient or "", body, parsed.get("message_id"))
+    sent = await send_once(request_id, "status", recipient, body, parsed.get("message_id"))
     if sent:
         get_run_logger().info(
             "Answered %s's status question (request %s) from %s",

@@ -21,7 +21,7 @@ from sqlmodel import Session
 from flows.questions import Question, open_question
 from hotspot import HotSpotAPIError, PermissionDenied
 from inbox import smtp
-from inbox.replies import compose_message, may_reply_to, token_link_body
+from inbox.replies import compose_message, token_link_body
 from settings import settings
 from store import crud
 from store.db import session_scope
@@ -29,7 +29,7 @@ from store.models import IssuedLink, MappingState, PermitState, utcnow
 from tasks.permits import permit_request, revoke_test_permit
 from tasks.policy import hotspot_client
 from tasks.recorder import Recorder, set_mapping, set_permit
-from tasks.replies import send_once
+from tasks.replies import company_recipient, send_once
 from web.links import issue_token_link, token_link_token, token_link_url
 
 REMIND_AFTER = timedelta(days=2)
@@ -46,9 +46,8 @@ async def offer_token_link(request_id: int) -> bool:
         if open_question(session, request) != Question.token or request.company_id is None:
             return False
         company = crud.get_company(session, company_id=request.company_id)
-        recipient = request.reply_to
-        own = (settings.reply_from, settings.imap_user)
-        if not (company.speaks_for_it(recipient) and may_reply_to(recipient, own_addresses=own)):
+        recipient = company_recipient(request, company)
+        if recipient is None:
             return False  # only a contact who passed authentication is ever sent a link
         links = crud.request_token_links(session, request_id=request_id)
         if any(link.used_at is None for link in links):
@@ -64,11 +63,11 @@ async def offer_token_link(request_id: int) -> bool:
         company_id = company.id or 0
     if not link_id:
         link_id, url = issue_token_link(
-            company_id=company_id, request_id=request_id, recipient=recipient or ""
+            company_id=company_id, request_id=request_id, recipient=recipient
         )
         expires = utcnow() + timedelta(hours=settings.token_link_hours)
     body = token_link_body(company=name, spots=spots, url=url, expires=expires, reminder=False)
-    sent = await send_once(request_id, f"token-link-{link_id}", recipient or "", body, in_reply_to)
+    sent = await send_once(request_id, f"token-link-{link_id}", recipient, body, in_reply_to)
     if sent:
         get_run_logger().info(
             "Request %s waits on %s's HotSpot token: sent a token link (id %s) to %s",
