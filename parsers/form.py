@@ -9,7 +9,7 @@ a wrong one is refused with a reason rather than lost here.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from parsers.extraction import Extraction
@@ -85,3 +85,13 @@ def _spot_id(spot: Mapping[str, Any], field: str) -> str:
 
 def _type(value: object) -> str:
     return "nothing" if value is None else type(value).__name__
+
+
+def form_json(*, company: str, contact_email: str, spots: Sequence[tuple[str, str | int]]) -> bytes:
+    """The pipeline's form JSON, canonical, so the same request is the same bytes."""
+    body: dict[str, Any] = {
+        "company": company,
+        "contact_email": contact_email,
+        "spots": [{"location": location, "spot_id": spot_id} for location, spot_id in spots],
+    }
+    return json.dumps(body, separators=(",", ":")).encode()

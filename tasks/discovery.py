@@ -9,7 +9,6 @@ which runs the six steps.
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 from prefect import get_run_logger, task
@@ -17,6 +16,7 @@ from sqlmodel import Session
 
 from inbox.replies import proposals_body
 from parsers.discovery import Candidate, Proposal, normalise, propose
+from parsers.form import form_json
 from settings import settings
 from store import crud
 from store.db import session_scope
@@ -151,12 +151,7 @@ def confirmed_request(request_id: int, positions: list[int] | None) -> bytes | N
         contact = request.reply_to or request.sender or ""
     if not chosen:
         return None
-    body = {
-        "company": company.name,
-        "contact_email": contact,
-        "spots": [{"location": location, "spot_id": spot_id} for location, spot_id in chosen],
-    }
-    return json.dumps(body, separators=(",", ":")).encode()
+    return form_json(company=company.name, contact_email=contact, spots=chosen)
 
 
 def note_confirmed(request_id: int, *, by: str, new_request_id: int) -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from prefect.settings import PREFECT_API_URL
 
+from parsers.form import form_json
 from settings import PROJECT_DIR, settings
-from web.submit import form_json
 
 CLI = Path(sys.executable).with_name("hotspot-onboard")
 SAMPLE = str(PROJECT_DIR / "demo/request.eml")  # Lot B needs Acme's token: waits on ops (4)

@@ -11,11 +11,11 @@ from prefect.client.orchestration import get_client
 
 from flows.launch import start_onboarding
 from parsers import parse_any
+from parsers.form import form_json
 from store import crud
 from store.db import session_scope
 from store.schemas import CompanyIn
 from tasks.intake import admit
-from web.submit import form_json
 
 
 def bench_company(locations: Iterable[str]) -> CompanyIn:

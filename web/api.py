@@ -14,11 +14,12 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
 from parsers import NotASpotIDRequest, UnreadableInput
+from parsers.form import form_json
 from store import crud
 from store.db import session_scope
 from store.schemas import RequestOutcome
 from web.security import StaffOnly, StaffRoute
-from web.submit import form_json, submit_form
+from web.submit import submit_form
 
 router = APIRouter(
     prefix="/api", tags=["requests"], dependencies=[StaffOnly], route_class=StaffRoute

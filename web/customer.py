@@ -16,13 +16,14 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.datastructures import ImmutableMultiDict
 
 from parsers import NotASpotIDRequest, UnreadableInput
+from parsers.form import form_json
 from store import crud
 from store.db import session_scope
 from web.checks import Row, TooManyChecks, check_rows, hotspot_problems, local_problems
 from web.links import FormLink, LinkError, verify_token
 from web.security import CSRF_FIELD, check_csrf, csrf_token, form_session, keep_session
 from web.status import STEPS, status_view
-from web.submit import form_json, submit_form
+from web.submit import submit_form
 from web.templating import templates
 
 router = APIRouter(prefix="/f/{token}", include_in_schema=False)

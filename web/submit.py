@@ -7,10 +7,7 @@ starts the onboarding flow through `flows.launch`, in this process or on a worke
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Sequence
-from typing import Any
 
 from flows.launch import Onboardings
 from parsers.form import parse_form
@@ -19,16 +16,6 @@ from store.models import RequestState
 from tasks.intake import admit, starts_a_run
 
 logger = logging.getLogger(__name__)
-
-
-def form_json(*, company: str, contact_email: str, spots: Sequence[tuple[str, str | int]]) -> bytes:
-    """The pipeline's form JSON, canonical, so the same request is the same bytes."""
-    body: dict[str, Any] = {
-        "company": company,
-        "contact_email": contact_email,
-        "spots": [{"location": location, "spot_id": spot_id} for location, spot_id in spots],
-    }
-    return json.dumps(body, separators=(",", ":")).encode()
 
 
 async def submit_form(raw: bytes, *, onboardings: Onboardings) -> tuple[int, RequestState, bool]:

@@ -11,13 +11,13 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from flows.onboard_request import onboard_request
 from parsers import parse_any
+from parsers.form import form_json
 from settings import PROJECT_DIR, settings
 from store import crud
 from store.db import migrate, session_scope
 from store.models import MappingState, PermitState
 from store.schemas import RequestOutcome
 from tasks.intake import record_request
-from web.submit import form_json
 
 ACME_TOKEN = (PROJECT_DIR / "demo/acme-hotspot-token.txt").read_text().strip()
 

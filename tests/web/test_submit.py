@@ -8,10 +8,11 @@ import logging
 import pytest
 
 from flows.launch import Onboardings
+from parsers.form import form_json
 from store import crud
 from store.db import session_scope
 from store.models import RequestState
-from web.submit import form_json, submit_form
+from web.submit import submit_form
 
 RAW = form_json(
     company="Acme Parking", contact_email="jane@acme.example", spots=[("Lot A", "14283")]
