@@ -413,9 +413,9 @@ def form_link(
 ) -> None:
     """Print a signed, expiring link to COMPANY's request form (its id on stderr); or revoke
     one of its links, by id or as it was sent."""
+    from trust.links import LinkError
     from web.commands import form_link as make_link
     from web.commands import revoke_form_link
-    from web.links import LinkError
 
     if revoke is not None:
         try:

@@ -23,7 +23,7 @@ from store.db import session_scope
 from store.models import LinkPurpose, OnboardingRequest, RequestState, SpotVerdict, utcnow
 from tasks.policy import HOTSPOT_TASK_RETRIES, hotspot_client
 from tasks.replies import company_recipient, send_once
-from web.links import issue_token_link, token_link_token, token_link_url
+from trust.links import issue_token_link, token_link_token, token_link_url
 
 NOT_OURS = "not one of your locations at Offstreet"
 

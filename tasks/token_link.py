@@ -30,7 +30,7 @@ from tasks.permits import permit_request, revoke_test_permit
 from tasks.policy import hotspot_client
 from tasks.recorder import Recorder, set_mapping, set_permit
 from tasks.replies import company_recipient, send_once
-from web.links import issue_token_link, token_link_token, token_link_url
+from trust.links import issue_token_link, token_link_token, token_link_url
 
 REMIND_AFTER = timedelta(days=2)
 

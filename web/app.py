@@ -18,10 +18,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from flows.launch import Launch, Onboardings
 from settings import settings
 from store.db import migrate
+from trust.links import ExpiredLink, LinkError, RevokedLink
 from web import api, customer, proposals_page, token_page
 from web.checks import SpotChecker
 from web.limits import LimitBody
-from web.links import ExpiredLink, LinkError, RevokedLink
 from web.security import CSRFError
 from web.templating import templates
 

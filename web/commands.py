@@ -9,8 +9,8 @@ import uvicorn
 
 from store import crud
 from store.db import migrate, session_scope
+from trust.links import IssuedForm, issue_link, revoke_link
 from web.app import create_app
-from web.links import IssuedForm, issue_link, revoke_link
 
 LINK_IN_PATH = re.compile(r"/f/[^/?\s]+")
 

@@ -19,8 +19,8 @@ from parsers import NotASpotIDRequest, UnreadableInput
 from parsers.form import form_json
 from store import crud
 from store.db import session_scope
+from trust.links import FormLink, LinkError, verify_token
 from web.checks import Row, TooManyChecks, check_rows, hotspot_problems, local_problems
-from web.links import FormLink, LinkError, verify_token
 from web.security import CSRF_FIELD, check_csrf, csrf_token, form_session, keep_session
 from web.status import STEPS, status_view
 from web.submit import submit_form

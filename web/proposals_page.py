@@ -1,6 +1,6 @@
 """The proposals page: a contact who did not know its SpotIDs confirms the ones Offstreet
 found in HotSpot. Reached only through the single-use signed link emailed to the requester
-(`/f/p<link>/spot-ids`, see `web.links`); confirmed lines become a normal request, read and
+(`/f/p<link>/spot-ids`, see `trust.links`); confirmed lines become a normal request, read and
 admitted like a form (`web.submit`), which starts its onboarding."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from store import crud
 from store.db import session_scope
 from store.models import LinkPurpose, RequestState
 from tasks.discovery import confirmed_request, note_confirmed, proposals
-from web.links import TokenLink, UsedLink, issue_link, verify_token_link
+from trust.links import TokenLink, UsedLink, issue_link, verify_token_link
 from web.security import CSRF_FIELD, check_csrf, csrf_token, form_session, keep_session
 from web.submit import submit_form
 from web.templating import templates

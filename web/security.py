@@ -18,7 +18,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 
 from settings import settings
-from web.links import sign
+from trust.links import sign
 
 SESSION_COOKIE = "offstreet_form_session"
 CSRF_FIELD = "csrf_token"

@@ -1,7 +1,7 @@
 """The token page: a waiting request's contact gives the company's HotSpot token.
 
 Reached only through the single-use signed link emailed to the requester
-(`/f/t<link>/hotspot-token`, see `web.links`). The token typed is tried on HotSpot at once (a
+(`/f/t<link>/hotspot-token`, see `trust.links`). The token typed is tried on HotSpot at once (a
 403 is shown with HotSpot's answer and the page asks again), then stored with the same answer
 function as ops' `token` command and the UI's question, and the waiting onboardings continue
 (the deployed run resumes; in process, the run starts again). If ops answered first, the page
@@ -21,7 +21,7 @@ from hotspot import HotSpotUnavailable
 from store import crud
 from store.db import session_scope
 from tasks.token_link import TokenRefused, try_company_token, waiting_spots
-from web.links import TokenLink, UsedLink, verify_token_link
+from trust.links import TokenLink, UsedLink, verify_token_link
 from web.security import CSRF_FIELD, check_csrf, csrf_token, form_session, keep_session
 from web.templating import templates
 

@@ -15,8 +15,8 @@ from pydantic import SecretStr
 from settings import settings
 from store import crud
 from store.db import session_scope
+from trust.links import make_token
 from web.app import create_app
-from web.links import make_token
 
 STAFF_KEY = "staff-key-for-the-tests-0123456789"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -13,7 +13,7 @@ from store import crud
 from store.db import session_scope
 from store.models import RequestState
 from tests.web.conftest import Web, csrf_of, link, spot_calls
-from web.links import make_token
+from trust.links import make_token
 
 ACME_ROWS = {"Lot A": "14283", "Garage C": "16001", "Lot D": "17777"}
 

@@ -11,8 +11,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from settings import settings
-from web.commands import RedactLinks
-from web.links import (
+from trust.links import (
     ExpiredLink,
     ForgedLink,
     RevokedLink,
@@ -21,6 +20,7 @@ from web.links import (
     revoke_link,
     verify_token,
 )
+from web.commands import RedactLinks
 
 runner = CliRunner()
 
