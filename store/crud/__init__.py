@@ -73,6 +73,7 @@ from store.crud.reports import (
 from store.crud.requests import (
     add_proposals,
     approve_request,
+    claim_confirmation,
     company_requests,
     get_request,
     interrupted_requests,
@@ -81,9 +82,9 @@ from store.crud.requests import (
     reject_by_ops,
     release_lease,
     request_spots,
+    set_confirmed_as,
     set_flow_run,
     set_line_location,
-    set_request_reason,
     set_request_state,
     set_verdict,
     take_lease,
@@ -91,7 +92,8 @@ from store.crud.requests import (
 
 __all__ = [
     "add_proposals",
-    "set_request_reason",
+    "claim_confirmation",
+    "set_confirmed_as",
     "company_standing",
     "record_token_link",
     "set_link_digest",
