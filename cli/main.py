@@ -192,6 +192,7 @@ def answer_question(request_id: int) -> int:
 def confirm(request_id: int, verify_timeout: VerifyTimeout = None) -> None:
     """Confirm every SpotID Offstreet proposed for REQUEST (a contact who did not know its
     SpotIDs), as the customer's confirmation page does, and onboard them as a new request."""
+    from flows.runs import resume_to_recheck
     from tasks.discovery import AlreadyConfirmed, confirm_proposals
 
     migrate()
@@ -208,7 +209,8 @@ def confirm(request_id: int, verify_timeout: VerifyTimeout = None) -> None:
         raise fail(str(exc), EXIT_REFUSED) from exc
     if confirmed is None:
         raise fail(f"request {request_id} has no SpotID proposed; nothing to confirm", EXIT_REFUSED)
-    new_id, _, _ = confirmed
+    asyncio.run(resume_to_recheck(confirmed.asking_run_id))  # ops' question in the UI
+    new_id = confirmed.request_id
     raise typer.Exit(run_onboarding(out, err, new_id, verify_timeout))
 
 

@@ -84,6 +84,9 @@ async def _deployed_run(request_id: int, *, verify_timeout: float | None) -> Flo
         flow_run_name=request_run_name(request_id),  # named in the UI before a worker starts it
         tags=[f"source:{source}", f"company:{names.get(request.company_id or 0, 'unknown')}"],
         timeout=0,
+        # Its own top-level run, even when started from a flow (the watcher, a proposals run):
+        # Prefect cannot suspend a subflow, so a child run could never ask ops in the UI.
+        as_subflow=False,
     )
     with session_scope() as session:
         crud.set_flow_run(

@@ -22,6 +22,7 @@ from store.db import session_scope
 from store.models import Phase, RequestState
 from store.schemas import RequestOutcome
 from tasks.golive import mark_live
+from tasks.intake import deployed, starts_a_run
 from tasks.integration import check_existing_integration
 from tasks.lease import RequestBusy, RequestLease
 from tasks.mappings import create_mappings
@@ -114,6 +115,13 @@ async def onboard_request(
         # One run at a time per request: a second one stops here, naming the one at work.
         async with RequestLease(request_id):
             await note_flow_run(request_id)
+            if await proposes_spot_ids(request_id):
+                # A contact who did not know its SpotIDs: Offstreet's proposals wait for the
+                # customer's link, or ops confirm them here; what is confirmed runs as a
+                # request of its own.
+                await answer_from_ops(request_id)
+                await start_confirmed(request_id)
+                return await conclude(request_id)
             # A deployed run asks ops in the UI when a person must decide (a token, an
             # approval, a location, an operator) and runs the steps again with the answer;
             # in-process runs end waiting.
@@ -125,6 +133,29 @@ async def onboard_request(
     except RequestBusy as busy:
         get_run_logger().warning("%s", busy)
         return Cancelled(message=str(busy))
+
+
+async def proposes_spot_ids(request_id: int) -> bool:
+    """Whether the request is SpotIDs Offstreet proposed (to confirm), not an onboarding."""
+    with session_scope() as session:
+        return crud.get_request(session, request_id=request_id).state == (
+            RequestState.finding_spot_ids
+        )
+
+
+async def start_confirmed(request_id: int) -> None:
+    """On a worker: start the onboarding of the request that ops' confirmation made (the
+    customer's page starts its own), unless it has its run."""
+    from flows.launch import start_onboarding  # imported here: it starts runs of this flow
+
+    with session_scope() as session:
+        confirmed_as = crud.get_request(session, request_id=request_id).confirmed_as
+        if confirmed_as is None:
+            return
+        confirmed = crud.get_request(session, request_id=confirmed_as)
+        starts = confirmed.flow_run_id is None and starts_a_run(confirmed.state)
+    if starts and deployed():
+        await start_onboarding(confirmed_as)
 
 
 async def onboard_once(request_id: int, verify_timeout: float | None) -> bool:

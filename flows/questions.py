@@ -29,11 +29,14 @@ from store import crud
 from store.db import session_scope
 from store.models import (
     Company,
+    Confirmer,
+    LinkPurpose,
     OnboardingRequest,
     RequestSpot,
     RequestState,
     SpotVerdict,
 )
+from tasks.discovery import AlreadyConfirmed, confirm_proposals, proposals
 from tasks.markdown import md_text
 from tasks.policy import gather_all
 
@@ -54,6 +57,7 @@ class Question(StrEnum):
     operator = "operator"
     location = "location"
     token = "token"
+    proposals = "proposals"  # SpotIDs Offstreet proposed, the customer's link still open
 
 
 class CompanyToken(RunInput):
@@ -66,6 +70,8 @@ def open_question(session: Session, request: OnboardingRequest) -> Question | No
     """The question the request waits on now, if any."""
     if request.state.awaits_approval:
         return Question.approval
+    if request.state == RequestState.finding_spot_ids:
+        return Question.proposals if request.confirmed_by is None else None
     if request.state != RequestState.waiting_on_ops or request.company_id is None:
         return None
     verdicts = {line.verdict for line in crud.request_spots(session, request_id=request.id or 0)}
@@ -182,6 +188,28 @@ def _form_for(session: Session, request: OnboardingRequest, question: Question) 
             f"**Request {request.id} names locations {name} does not have.**\n\n"
             f"{spots}\n\nPick the location each one means, or reject the request."
         )
+    elif question == Question.proposals:
+        assert company is not None
+        found = proposals(session, request.id or 0)
+        form = proposals_form([(pos, loc, spot) for pos, loc, spot, _ in found if spot])
+        listed = "\n".join(
+            f"- {md_text(loc)}: "
+            + (f"SpotID {md_text(spot)} ({md_text(how)})" if spot else f"no SpotID: {md_text(how)}")
+            for _, loc, spot, how in found
+        )
+        sent = [
+            f"\n\nThe proposals were sent to {md_text(link.recipient)} on "
+            f"{link.issued_at:%Y-%m-%d %H:%M} UTC with a single-use link: whichever confirmation "
+            "comes first, the customer's or yours, is used."
+            for link in crud.request_token_links(
+                session, request_id=request.id or 0, purpose=LinkPurpose.proposal
+            )
+        ]
+        description = (
+            f"**{name} does not know its SpotIDs; Offstreet proposes these from HotSpot.**"
+            f"\n\n{listed}{''.join(sent[-1:])}\n\nCheck the SpotIDs to onboard now as a "
+            f"request of {name}; leave every box unchecked to wait for the customer."
+        )
     else:
         assert company is not None
         waiting = "\n".join(
@@ -242,6 +270,15 @@ def location_form(unknown: list[str], locations: list[str]) -> type[RunInput]:
         f"location_{n}": (choice, Field(title=f"'{name}' is")) for n, name in enumerate(unknown)
     }
     return create_model("LocationChoice", __base__=RunInput, **fields)
+
+
+def proposals_form(lines: list[tuple[int, str, str]]) -> type[RunInput]:
+    """One checkbox per proposed SpotID (position, location, SpotID), checked by default."""
+    fields: dict[str, Any] = {
+        f"spot_{position}": (bool, Field(default=True, title=f"{location}: SpotID {spot_id}"))
+        for position, location, spot_id in lines
+    }
+    return create_model("ProposalsConfirmation", __base__=RunInput, **fields)
 
 
 def unconfirmed_operators(lines: Sequence[RequestSpot]) -> list[str]:
@@ -374,9 +411,29 @@ def _apply_location(session: Session, request: OnboardingRequest, answer: Any) -
     return True, []
 
 
+def _apply_proposals(session: Session, request: OnboardingRequest, answer: Any) -> Applied:
+    """Ops confirm the checked SpotIDs: they become the company's request (its run is started
+    by the flow); none checked leaves the proposals to the customer's link."""
+    request_id = request.id or 0
+    positions = [
+        position
+        for position, _, spot_id, _ in proposals(session, request_id)
+        if spot_id and getattr(answer, f"spot_{position}", False)
+    ]
+    if not positions:
+        get_run_logger().info("No SpotID confirmed by ops: the customer's link stays open")
+        return False, []
+    try:
+        confirm_proposals(request_id, positions, by=Confirmer.ops)
+    except AlreadyConfirmed as first:
+        get_run_logger().warning("Ignored ops' confirmation: %s", first)
+    return False, []
+
+
 APPLY = {
     Question.token: _apply_token,
     Question.approval: _apply_approval,
     Question.operator: _apply_operator,
     Question.location: _apply_location,
+    Question.proposals: _apply_proposals,
 }

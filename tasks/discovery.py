@@ -10,6 +10,7 @@ normal request, which runs the six steps.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import NamedTuple
 
 from prefect import get_run_logger, task
 from sqlmodel import Session
@@ -176,11 +177,21 @@ class AlreadyConfirmed(Exception):
         self.confirmed_as = request.confirmed_as
 
 
+class Confirmed(NamedTuple):
+    """The request confirmed proposals became."""
+
+    request_id: int
+    state: RequestState
+    created: bool
+    # The proposals' own run, which may be suspended asking ops to confirm in the UI.
+    asking_run_id: str | None
+
+
 def confirm_proposals(
     request_id: int, positions: list[int] | None, *, by: Confirmer, link_id: int | None = None
-) -> tuple[int, RequestState, bool] | None:
-    """Store the confirmed proposals as the company's new request: (its id, state, whether
-    new); None when no line with a SpotID was chosen.
+) -> Confirmed | None:
+    """Store the confirmed proposals as the company's new request; None when no line with a
+    SpotID was chosen.
 
     The claim, the customer's single-use link and the new request are one transaction: the
     first confirmation wins and the other raises `AlreadyConfirmed`, nothing half-done.
@@ -203,4 +214,5 @@ def confirm_proposals(
             confirmed_as=new_id,
             reason=f"SpotIDs confirmed by {BY_WHOM[by]}: onboarded as request {new_id}",
         )
-        return new_id, new.state, created
+        asking_run_id = crud.get_request(session, request_id=request_id).flow_run_id
+        return Confirmed(new_id, new.state, created, asking_run_id)

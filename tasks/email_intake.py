@@ -94,8 +94,12 @@ def _intake(session: Session, inbound: InboundMessage) -> EmailIntake:
         start_onboarding=inbound.disposition != Disposition.duplicate
         and request.flow_run_id is None
         and starts_a_run(request.state)
-        # Questions are answered, SpotIDs to find are proposed: neither is onboarded as is.
-        and (request.parsed or {}).get("kind", "spot_ids") == "spot_ids",
+        # Questions are answered, SpotIDs to find are proposed: neither is onboarded as is
+        # (proposals get a run only to let ops confirm them in the UI).
+        and (
+            (request.parsed or {}).get("kind", "spot_ids") == "spot_ids"
+            or request.state == RequestState.finding_spot_ids
+        ),
     )
 
 

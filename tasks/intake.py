@@ -36,8 +36,10 @@ def deployed() -> bool:
 
 def starts_a_run(state: RequestState) -> bool:
     """Whether intake starts a run for a request stored in this state: an admitted one always;
-    a held or unsure one when deployed, so that its run asks ops in the UI."""
-    return state == RequestState.received or (deployed() and state.awaits_approval)
+    when deployed, one that a person must decide (held, unsure, or SpotIDs proposed to
+    confirm), so that its run asks ops in the UI."""
+    asks_ops = state.awaits_approval or state == RequestState.finding_spot_ids
+    return state == RequestState.received or (deployed() and asks_ops)
 
 
 def admit(session: Session, raw: bytes, request: SpotIDRequest) -> tuple[OnboardingRequest, bool]:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from flows.runs import resume_to_recheck
 from store import crud
 from store.db import session_scope
 from store.models import Confirmer, LinkPurpose, RequestState
@@ -98,9 +99,9 @@ async def confirm(request: Request, token: str) -> Response:
         return _message(request, *DONE)
     if confirmed is None:
         return _render(request, link, *found, error="Check at least one SpotID to confirm.")
-    new_id, state, created = confirmed
-    if created and starts_a_run(state):
-        await request.app.state.onboardings.start(new_id)
+    if confirmed.created and starts_a_run(confirmed.state):
+        await request.app.state.onboardings.start(confirmed.request_id)
+    await resume_to_recheck(confirmed.asking_run_id)  # ops' question in the UI is answered
     status = issue_link(link.company_id)  # a form link of the company, to follow the request
     target = status.url.split("/f/", 1)[1]
-    return RedirectResponse(f"/f/{target}/requests/{new_id}?sent=1", status_code=303)
+    return RedirectResponse(f"/f/{target}/requests/{confirmed.request_id}?sent=1", status_code=303)
