@@ -1,17 +1,19 @@
-"""Finding SpotIDs with deployed runs: the proposals' run asks ops in the UI, and whichever
-confirmation comes first, ops' there or the customer's on the link, is the one applied."""
+"""Finding SpotIDs with deployed runs: the watcher (a real `watch --once`) starts a run for the
+proposals, which asks ops in the UI; whichever confirmation comes first, ops' there or the
+customer's on the link, is the one applied."""
 
 from __future__ import annotations
 
+import subprocess
 import uuid
 
 import httpx
 from prefect.flow_runs import aresume_flow_run, wait_for_flow_run
 
-from flows.watch_inbox import watch_inbox
 from store import crud
 from store.db import session_scope
 from store.models import Confirmer, RequestState
+from testing.cli import CLI
 from testing.onboarding import wait_for_state
 from testing.stack import DeployedStack
 from tests.deployments.test_token_link_deployed import mailing_stack
@@ -24,6 +26,25 @@ from tests.web.conftest import csrf_of
 from web.app import create_app
 
 __all__ = ["mailbox", "mailing_stack"]  # fixtures, used below
+
+
+def watch_once(stack: DeployedStack, mailbox: DovecotServer) -> None:
+    """`hotspot-onboard watch --once` as ops run it beside `make up`'s stack."""
+    imap = {
+        "IMAP_HOST": mailbox.host,
+        "IMAP_PORT": str(mailbox.port),
+        "IMAP_USER": mailbox.user,
+        "IMAP_PASSWORD": mailbox.password,
+        "SSL_CERT_FILE": str(mailbox.ca_file),
+    }
+    watched = subprocess.run(
+        [CLI, "watch", "--once"],
+        env=stack.env | imap,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert watched.returncode == 0, watched.stdout + watched.stderr
 
 
 async def asking_run(request_id: int) -> uuid.UUID:
@@ -40,7 +61,7 @@ async def test_ops_confirm_the_proposals_in_the_ui(
 ) -> None:
     mailing_stack.add_worker("worker-1")
     mailbox.append(question(ASK))  # Lot A, lot-d and Zoo Lot (not one of Acme's)
-    await watch_inbox(once=True)
+    watch_once(mailing_stack, mailbox)
     proposals_mail(smtp_capture)  # the customer has its link too
     run_id = await asking_run(1)
 
@@ -67,7 +88,7 @@ async def test_the_customer_confirming_first_ends_ops_question(
 ) -> None:
     mailing_stack.add_worker("worker-1")
     mailbox.append(question(ASK))
-    await watch_inbox(once=True)
+    watch_once(mailing_stack, mailbox)
     path, _ = proposals_mail(smtp_capture)
     run_id = await asking_run(1)
 
