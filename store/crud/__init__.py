@@ -20,6 +20,15 @@ from store.crud.companies import (
     set_company_token,
     upsert_company,
 )
+from store.crud.health import (
+    claim_health_notices,
+    health_history,
+    last_health_checks,
+    mappings_to_check,
+    permit_by_external_id,
+    record_health_check,
+    release_health_notices,
+)
 from store.crud.links import (
     close_token_links,
     company_request,
@@ -90,6 +99,13 @@ from store.crud.requests import (
 )
 
 __all__ = [
+    "claim_health_notices",
+    "health_history",
+    "last_health_checks",
+    "mappings_to_check",
+    "permit_by_external_id",
+    "record_health_check",
+    "release_health_notices",
     "add_proposals",
     "set_request_reason",
     "company_standing",

@@ -1,0 +1,199 @@
+"""The health check against the sandbox, on SQLite and PostgreSQL: each break found once, told
+once, kept in the history, and a fix makes the mapping live again."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+from flows.check_health import check_integration_health
+from settings import PROJECT_DIR, settings
+from stack.sandbox import SandboxProcess
+from store import crud
+from store.db import session_scope
+from store.models import HealthProblem, MappingState, PermitState
+from tasks.reports import artifact_key
+from testing.cli import run_cli
+from tests.flows.test_onboard_request import form, onboard, submit
+from tests.servers.smtp import SmtpCapture
+
+ACME_TOKEN = (PROJECT_DIR / "demo/acme-hotspot-token.txt").read_text().strip()
+OPS = "ops@offstreet.example"
+LINK = re.compile(r"https?://\S+/f/(t[0-9]+\.[0-9]+\.[A-Za-z0-9_-]{43})/hotspot-token")
+
+
+@pytest.fixture
+def mail(smtp_capture: SmtpCapture, monkeypatch: pytest.MonkeyPatch) -> SmtpCapture:
+    monkeypatch.setattr(settings, "smtp_host", smtp_capture.host)
+    monkeypatch.setattr(settings, "smtp_port", smtp_capture.port)
+    monkeypatch.setattr(settings, "smtp_security", "none")
+    monkeypatch.setattr(settings, "ops_notify_email", [OPS])
+    monkeypatch.setattr(settings, "verify_timeout_seconds", 2.0)
+    return smtp_capture
+
+
+async def acme_live(give_token: Callable[[str, str], None]) -> None:
+    """Acme's Lot A (no token needed) and Lot B (Acme's token needed) live, with its token."""
+    give_token("Acme Parking", ACME_TOKEN)
+    outcome = await onboard(submit(form({"Lot A": "14283", "Lot B": "15320"})))
+    assert outcome.state == "live", outcome.reason
+
+
+def mapping_states() -> dict[str, tuple[MappingState, HealthProblem | None]]:
+    with session_scope() as session:
+        return {
+            m.spot_id: (m.state, m.problem)
+            for m in crud.mappings_by_spot(session, spot_ids=["14283", "15320"]).values()
+        }
+
+
+def hotspot_calls(sandbox: SandboxProcess) -> int:
+    return sum(sum(by_status.values()) for by_status in sandbox.state()["requests"].values())
+
+
+async def test_a_healthy_integration_stays_live_and_tells_nobody(
+    any_store: str, hotspot: SandboxProcess, mail: SmtpCapture, give_token
+) -> None:
+    await acme_live(give_token)
+    mail.clear()
+    before = hotspot_calls(hotspot)
+
+    findings = await check_integration_health()
+
+    assert [(f.spot_id, f.problem) for f in findings] == [("14283", None), ("15320", None)]
+    assert hotspot_calls(hotspot) - before <= 4 * len(findings)  # spot, push, lookup, revoke
+    assert mapping_states() == {
+        "14283": (MappingState.live, None),
+        "15320": (MappingState.live, None),
+    }
+    canaries = [p for p in hotspot.state()["permits"] if "health" in p["external_id"]]
+    assert len(canaries) == 2 and {p["status"] for p in canaries} == {"revoked"}
+    with session_scope() as session:
+        permits = crud.permits_for_spot(session, spot_id="15320")
+        assert [p.state for p in permits] == [PermitState.revoked, PermitState.revoked]
+        assert permits[-1].plate == settings.health_plate and permits[-1].with_company_token
+    assert mail.messages == []
+
+
+BREAKS: dict[str, tuple[Callable[[SandboxProcess], object], HealthProblem, list[str]]] = {
+    "spot deactivated": (
+        lambda sandbox: sandbox.change_spot("14283", active=False),
+        HealthProblem.spot_inactive,
+        ["14283"],
+    ),
+    "spot moved to another operator": (
+        lambda sandbox: sandbox.change_spot("14283", operator="Riverside Lots"),
+        HealthProblem.operator_changed,
+        ["14283"],
+    ),
+    "token revoked": (
+        lambda sandbox: sandbox.revoke_token(ACME_TOKEN),
+        HealthProblem.token_refused,
+        ["14283", "15320"],
+    ),
+    "permits no longer shown": (
+        lambda sandbox: sandbox.change_spot("15320", shows_permits=False),
+        HealthProblem.canary_not_visible,
+        ["15320"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(BREAKS))
+async def test_a_break_is_degraded_told_once_and_recovers(
+    name: str, any_store: str, hotspot: SandboxProcess, mail: SmtpCapture, give_token
+) -> None:
+    breaking, problem, broken = BREAKS[name]
+    await acme_live(give_token)
+    mail.clear()
+    breaking(hotspot)
+
+    found = await check_integration_health()
+
+    assert {f.spot_id for f in found if f.problem == problem} == set(broken)
+    states = mapping_states()
+    for spot_id, (state, found_problem) in states.items():
+        expected = (
+            (MappingState.degraded, problem) if spot_id in broken else (MappingState.live, None)
+        )
+        assert (state, found_problem) == expected, spot_id
+    to_ops = [m for m in mail.messages if m.rcpt_tos == (OPS,)]
+    assert len(to_ops) == 1, [m.message["Subject"] for m in mail.messages]
+    assert "Acme Parking" in to_ops[0].message["Subject"]
+    to_acme = [m for m in mail.messages if m.rcpt_tos != (OPS,)]
+    if problem == HealthProblem.token_refused:
+        [letter] = to_acme
+        assert letter.rcpt_tos == ("jane@acme.example",)
+        text = letter.message.get_content()
+        assert LINK.search(text) and "Lot B: SpotID 15320" in text
+        assert ACME_TOKEN not in text
+    else:
+        assert to_acme == []
+    status = run_cli("status", "--json", hotspot_url=hotspot.url)
+    [integration] = json.loads(status.stdout)["integrations"]
+    shown = {m["spot_id"]: (m["status"], m["problem"]) for m in integration["mappings"]}
+    assert shown[broken[0]] == ("degraded", problem.value)
+
+    # Nothing changed: the same findings, nobody told again.
+    sent = len(mail.messages)
+    again = await check_integration_health()
+    assert {f.spot_id for f in again if f.problem == problem} == set(broken)
+    assert len(mail.messages) == sent
+
+    # Fixed at HotSpot: live again, the history kept.
+    hotspot.reset()
+    healed = await check_integration_health()
+    assert all(f.problem is None for f in healed), healed
+    assert set(mapping_states().values()) == {(MappingState.live, None)}
+    assert len(mail.messages) == sent
+    with session_scope() as session:
+        mapping = crud.mappings_by_spot(session, spot_ids=[broken[0]])[broken[0]]
+        history = crud.health_history(session, mapping_id=mapping.id or 0)
+    assert [(c.problem, c.new_problem) for c in history] == [
+        (problem, True),
+        (problem, False),
+        (None, False),
+    ]
+
+
+async def test_the_report_lists_every_integration_with_its_last_check(
+    store: str, hotspot: SandboxProcess, mail: SmtpCapture, give_token
+) -> None:
+    await acme_live(give_token)
+    hotspot.change_spot("14283", active=False)
+
+    await check_integration_health()
+
+    async with get_client() as client:
+        [artifact] = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=[artifact_key(None, "integration-health")])
+            ),
+            limit=1,
+        )
+    rows = json.loads(str(artifact.data))
+    assert [(r["SpotID"], r["State"], r["Problem"]) for r in rows] == [
+        ("14283", "degraded (health check)", "spot_inactive"),
+        ("15320", "live", ""),
+    ]
+    assert all(r["Last check"].endswith("UTC") for r in rows)
+
+
+def test_check_runs_as_a_command(store: str, hotspot: SandboxProcess, give_token) -> None:
+    import asyncio
+
+    asyncio.run(acme_live(give_token))
+    healthy = run_cli("check", "Acme Parking", hotspot_url=hotspot.url)
+    assert healthy.returncode == 0, healthy.stderr
+    assert "2 SpotIDs checked, 0 degraded." in healthy.stdout
+
+    hotspot.change_spot("15320", active=False)
+    degraded = run_cli("check", hotspot_url=hotspot.url)
+    assert degraded.returncode == 4, degraded.stderr
+    assert "SpotID 15320 spot_inactive" in degraded.stdout
+    assert run_cli("check", "Nobody", hotspot_url=hotspot.url).returncode == 1
