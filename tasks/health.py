@@ -34,6 +34,7 @@ from store.models import HealthProblem, PermitState, TestPermit, utcnow
 from tasks.permits import permit_request, revoke_test_permit
 from tasks.policy import gather_all, hotspot_client
 from tasks.recorder import Recorder, set_permit
+from tasks.token_link import TokenRefused
 from tasks.verify import lookup_waits
 from trust.ownership import Ownership, who_owns
 
@@ -228,6 +229,39 @@ async def _until_visible(hotspot: HotSpotClient, spot_id: str, hotspot_id: str) 
         if time.monotonic() >= deadline:
             return False
     return False  # pragma: no cover - lookup_waits never ends
+
+
+async def try_renewed_token(company_id: int, token: str) -> bool:
+    """Push a canary with the token at one of the company's SpotIDs whose token HotSpot
+    refused, and revoke it at once: HotSpot's 403 raises `TokenRefused` (nothing is stored).
+    False when no SpotID waits on a renewed token. `HotSpotUnavailable` passes up."""
+    with session_scope() as session:
+        refused = crud.degraded_spots(
+            session, company_id=company_id, problem=HealthProblem.token_refused
+        )
+        if not refused:
+            return False
+        mapping = refused[0][0]
+        start = utcnow()
+        permit = crud.add_permit(
+            session,
+            mapping=mapping,
+            external_id=f"offstreet-health-token-{uuid.uuid4().hex}",
+            with_company_token=True,
+            start_time=start,
+            end_time=start + timedelta(minutes=settings.health_canary_minutes),
+            plate=settings.health_plate,
+        )
+        session.expunge(permit)
+    async with hotspot_client(person_waiting=True) as hotspot, Recorder() as record:
+        try:
+            pushed = await hotspot.create_permit(permit_request(permit), company_token=token)
+        except HotSpotAPIError as exc:
+            record(set_permit(permit.id or 0, state=PermitState.refused))
+            raise TokenRefused(exc.message) from None
+        permit.hotspot_permit_id = pushed.permit_id
+        await revoke_test_permit(hotspot, permit, token, record)
+    return True
 
 
 @task(name="record-health")

@@ -22,6 +22,7 @@ from store.crud.companies import (
 )
 from store.crud.health import (
     claim_health_notices,
+    degraded_spots,
     health_history,
     last_health_checks,
     mappings_to_check,
@@ -100,6 +101,7 @@ from store.crud.requests import (
 
 __all__ = [
     "claim_health_notices",
+    "degraded_spots",
     "health_history",
     "last_health_checks",
     "mappings_to_check",

@@ -40,6 +40,22 @@ def mappings_to_check(
     return session.exec(query).all()
 
 
+def degraded_spots(
+    session: Session, *, company_id: int, problem: HealthProblem
+) -> Sequence[tuple[SpotMapping, Location]]:
+    """The company's mappings the health check found degraded for this problem."""
+    return session.exec(
+        select(SpotMapping, Location)
+        .join(Location, col(Location.id) == col(SpotMapping.location_id))
+        .where(
+            SpotMapping.company_id == company_id,
+            SpotMapping.state == MappingState.degraded,
+            SpotMapping.problem == problem,
+        )
+        .order_by(Location.name)
+    ).all()
+
+
 def permit_by_external_id(session: Session, *, external_id: str) -> TestPermit | None:
     return session.exec(select(TestPermit).where(TestPermit.external_id == external_id)).first()
 
