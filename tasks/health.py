@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from hotspot import (
     HotSpotAPIError,
     HotSpotClient,
-    HotSpotUnavailable,
+    HotSpotError,
     PermissionDenied,
     SpotInactive,
     SpotNotFound,
@@ -86,7 +86,8 @@ def integrations_to_check(company: str | None = None) -> list[Target]:
 @task(name="check-integrations")
 async def check_integrations(targets: list[Target]) -> list[Finding]:
     """Check every mapping at once (paced by the shared HotSpot limiter). A mapping HotSpot
-    could not be asked about (an outage outlasting the client's retries) stays as it is:
+    could not be asked about (an outage outlasting the client's retries, an unexpected
+    answer) stays as it is:
     its finding says so and is not recorded; the next check asks again."""
     check_key = str(flow_run.id or uuid.uuid4())
     found: dict[int, Finding] = {}
@@ -108,9 +109,9 @@ async def _check_one(
         problem, detail, permit_id = await _spot_problem(hotspot, target)
         if problem is None:
             problem, detail, permit_id = await _canary_problem(hotspot, target, check_key, record)
-    except HotSpotUnavailable as exc:
+    except HotSpotError as exc:  # unavailable, or an answer the contract does not expect
         found[target.mapping_id] = Finding(
-            **target.model_dump(), checked=False, detail=f"HotSpot unavailable: {exc}"
+            **target.model_dump(), checked=False, detail=f"HotSpot could not be asked: {exc}"
         )
         return
     found[target.mapping_id] = Finding(
@@ -153,7 +154,15 @@ async def _canary_problem(
     hotspot: HotSpotClient, target: Target, check_key: str, record: Recorder
 ) -> Checked:
     """Push the canary, wait until enforcement shows it, revoke it."""
-    permit, token = await asyncio.to_thread(_record_canary, target, check_key)
+    external_id = f"offstreet-health-{check_key}-{target.mapping_id}"
+    leftover, token = await asyncio.to_thread(_leftover, target, external_id)
+    if leftover is not None:  # a killed check's canary, or a test permit: withdrawn first
+        try:
+            await revoke_test_permit(hotspot, leftover, token, record)
+        except HotSpotAPIError:  # refused (a revoked token): it ends on its own, soon
+            record(set_permit(leftover.id or 0, state=PermitState.revoked, revoked_at=utcnow()))
+        await record.flush()  # revoked on file before the canary is: one active per mapping
+    permit = await asyncio.to_thread(_record_canary, target, external_id, token)
     own_token = token if permit.with_company_token else None
     permit_id = permit.id or 0
     hotspot_id = permit.hotspot_permit_id
@@ -194,14 +203,24 @@ async def _canary_problem(
     )
 
 
-def _record_canary(target: Target, check_key: str) -> tuple[TestPermit, str | None]:
-    """The canary of this check at this mapping, on file before it is pushed (a retry finds
-    it); a permit another run left out there is withdrawn by the sweep, not reused."""
-    external_id = f"offstreet-health-{check_key}-{target.mapping_id}"
+def _leftover(target: Target, external_id: str) -> tuple[TestPermit | None, str | None]:
+    """The company's token, and an active permit of another run still out at the mapping."""
     with session_scope() as session:
         company = crud.get_company_by_name(session, name=target.company)
         assert company is not None
-        token = crud.company_token(company)
+        active = crud.active_permits(session, mapping_ids=[target.mapping_id])
+        leftover = active.get(target.mapping_id)
+        if leftover is not None and leftover.external_id == external_id:
+            leftover = None  # this check's own canary: a retry goes on with it
+        if leftover is not None:
+            session.expunge(leftover)
+        return leftover, crud.company_token(company)
+
+
+def _record_canary(target: Target, external_id: str, token: str | None) -> TestPermit:
+    """The canary of this check at this mapping, on file before it is pushed (a retry of the
+    step finds it and HotSpot returns the same permit)."""
+    with session_scope() as session:
         permit = crud.permit_by_external_id(session, external_id=external_id)
         if permit is None:
             start = utcnow()
@@ -215,7 +234,7 @@ def _record_canary(target: Target, check_key: str) -> tuple[TestPermit, str | No
                 plate=settings.health_plate,
             )
         session.expunge(permit)
-    return permit, token
+    return permit
 
 
 async def _until_visible(hotspot: HotSpotClient, spot_id: str, hotspot_id: str) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from prefect.client.orchestration import get_client
@@ -16,7 +17,7 @@ from settings import PROJECT_DIR, settings
 from stack.sandbox import SandboxProcess
 from store import crud
 from store.db import session_scope
-from store.models import HealthProblem, MappingState, PermitState
+from store.models import HealthProblem, MappingState, PermitState, utcnow
 from tasks.reports import artifact_key
 from testing.cli import run_cli
 from tests.flows.test_onboard_request import form, onboard, submit
@@ -197,3 +198,45 @@ def test_check_runs_as_a_command(store: str, hotspot: SandboxProcess, give_token
     assert degraded.returncode == 4, degraded.stderr
     assert "SpotID 15320 spot_inactive" in degraded.stdout
     assert run_cli("check", "Nobody", hotspot_url=hotspot.url).returncode == 1
+
+
+async def test_a_permit_left_out_at_a_spot_is_withdrawn_before_the_canary(
+    store: str, hotspot: SandboxProcess, mail: SmtpCapture, give_token
+) -> None:
+    await acme_live(give_token)
+    with session_scope() as session:
+        mapping = crud.mappings_by_spot(session, spot_ids=["14283"])["14283"]
+        start = utcnow()
+        left = crud.add_permit(
+            session,
+            mapping=mapping,
+            external_id="offstreet-health-killed-run",
+            with_company_token=True,
+            start_time=start,
+            end_time=start + timedelta(minutes=10),
+            plate=settings.health_plate,
+        )
+        left_id = left.id or 0
+
+    findings = await check_integration_health()
+
+    assert [f.problem for f in findings] == [None, None]
+    with session_scope() as session:
+        assert crud.get_permit(session, permit_id=left_id).state == PermitState.revoked
+        assert crud.active_permits(session, mapping_ids=[mapping.id or 0]) == {}
+
+
+async def test_hotspot_unavailable_changes_nothing_and_tells_nobody(
+    any_store: str, hotspot: SandboxProcess, mail: SmtpCapture, give_token
+) -> None:
+    await acme_live(give_token)
+    mail.clear()
+    hotspot.configure(error_rate=1.0)
+
+    findings = await check_integration_health("Acme Parking")
+
+    assert [f.checked for f in findings] == [False, False]
+    assert set(mapping_states().values()) == {(MappingState.live, None)}
+    assert mail.messages == []
+    with session_scope() as session:
+        assert crud.last_health_checks(session) == {}
