@@ -15,7 +15,7 @@ from store.db import session_scope
 from store.models import HealthProblem, MappingState
 from tests.flows.test_onboard_request import form, onboard, submit
 from tests.servers.smtp import SmtpCapture
-from tests.web.conftest import Web, csrf_of
+from tests.web.conftest import Web, csrf_of, link
 
 ACME_TOKEN = (PROJECT_DIR / "demo/acme-hotspot-token.txt").read_text().strip()
 LINK = re.compile(r"https?://\S+(/f/t[0-9]+\.[0-9]+\.[A-Za-z0-9_-]{43}/hotspot-token)")
@@ -45,6 +45,14 @@ async def test_the_contact_renews_a_refused_token_on_the_link(
     hotspot.revoke_token(ACME_TOKEN)
     await check_integration_health()
     assert states() == {(MappingState.degraded, HealthProblem.token_refused)}
+    # The customer's status page and a status answer say so, in their words.
+    status = await web.client.get(f"{link('Acme Parking')}/requests/1")
+    assert status.status_code == 200 and "Interrupted" in status.text
+    with session_scope() as session:
+        acme = crud.get_company_by_name(session, name="Acme Parking")
+        assert acme is not None
+        standing = crud.company_standing(session, company=acme)
+    assert {s.standing for s in standing.locations if s.spot_id} == {"waiting_on_you"}
     [letter] = [m for m in mail.messages if "hotspot-token" in m.message.get_content()]
     assert letter.rcpt_tos == ("jane@acme.example",)
     match = LINK.search(letter.message.get_content())
