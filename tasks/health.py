@@ -36,7 +36,7 @@ from tasks.policy import gather_all, hotspot_client
 from tasks.recorder import Recorder, set_permit
 from tasks.token_link import TokenRefused
 from tasks.verify import lookup_waits
-from trust.ownership import Ownership, who_owns
+from trust.ownership import Ownership, OwnershipVerdict, who_owns
 
 
 class Target(BaseModel):
@@ -136,18 +136,20 @@ async def _spot_problem(hotspot: HotSpotClient, target: Target) -> Checked:
             "location closed or moved to another SpotID",
             None,
         )
-    with session_scope() as session:
-        company = crud.get_company_by_name(session, name=target.company)
-        assert company is not None
-        verdict = who_owns(
-            company=company,
-            spot_id=target.spot_id,
-            operator=spot.operator,
-            mapped_to=company.name,
-        )
+    verdict = await asyncio.to_thread(_ownership, target, spot.operator)
     if verdict.ownership != Ownership.owned:
         return HealthProblem.operator_changed, verdict.reason, None
     return None, None, None
+
+
+def _ownership(target: Target, operator: str) -> OwnershipVerdict:
+    """Whether the company may still have the spot, now that HotSpot names this operator."""
+    with session_scope() as session:
+        company = crud.get_company_by_name(session, name=target.company)
+        assert company is not None
+        return who_owns(
+            company=company, spot_id=target.spot_id, operator=operator, mapped_to=company.name
+        )
 
 
 async def _canary_problem(

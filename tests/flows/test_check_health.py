@@ -58,10 +58,15 @@ def hotspot_calls(sandbox: SandboxProcess) -> int:
 
 
 async def test_a_healthy_integration_stays_live_and_tells_nobody(
-    any_store: str, hotspot: SandboxProcess, mail: SmtpCapture, give_token
+    any_store: str,
+    hotspot: SandboxProcess,
+    mail: SmtpCapture,
+    give_token,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     await acme_live(give_token)
     mail.clear()
+    monkeypatch.setattr(settings, "health_plate", "CANARY1")  # pushed and looked up alike
     before = hotspot_calls(hotspot)
 
     findings = await check_integration_health()
