@@ -114,6 +114,9 @@ async def _check_one(
             **target.model_dump(), checked=False, detail=f"HotSpot could not be asked: {exc}"
         )
         return
+    except CheckedElsewhere as exc:
+        found[target.mapping_id] = Finding(**target.model_dump(), checked=False, detail=str(exc))
+        return
     found[target.mapping_id] = Finding(
         **target.model_dump(), problem=problem, detail=detail, permit_id=permit_id
     )
@@ -205,8 +208,13 @@ async def _canary_problem(
     )
 
 
+class CheckedElsewhere(Exception):
+    """Another health check's canary is out at the SpotID and may still be looked for."""
+
+
 def _leftover(target: Target, external_id: str) -> tuple[TestPermit | None, str | None]:
-    """The company's token, and an active permit of another run still out at the mapping."""
+    """The company's token, and an active permit of another run still out at the mapping
+    (`CheckedElsewhere` if it is a canary another check may still be waiting for)."""
     with session_scope() as session:
         company = crud.get_company_by_name(session, name=target.company)
         assert company is not None
@@ -215,6 +223,11 @@ def _leftover(target: Target, external_id: str) -> tuple[TestPermit | None, str 
         if leftover is not None and leftover.external_id == external_id:
             leftover = None  # this check's own canary: a retry goes on with it
         if leftover is not None:
+            waited_for = timedelta(seconds=settings.verify_timeout_seconds + 60)
+            if leftover.plate is not None and leftover.created_at > utcnow() - waited_for:
+                raise CheckedElsewhere(
+                    f"another health check's canary is out at SpotID {target.spot_id}"
+                )
             session.expunge(leftover)
         return leftover, crud.company_token(company)
 

@@ -205,7 +205,7 @@ def test_check_runs_as_a_command(store: str, hotspot: SandboxProcess, give_token
     assert run_cli("check", "Nobody", hotspot_url=hotspot.url).returncode == 1
 
 
-async def test_a_permit_left_out_at_a_spot_is_withdrawn_before_the_canary(
+async def test_a_canary_left_out_is_withdrawn_unless_another_check_may_wait_for_it(
     store: str, hotspot: SandboxProcess, mail: SmtpCapture, give_token
 ) -> None:
     await acme_live(give_token)
@@ -215,7 +215,7 @@ async def test_a_permit_left_out_at_a_spot_is_withdrawn_before_the_canary(
         left = crud.add_permit(
             session,
             mapping=mapping,
-            external_id="offstreet-health-killed-run",
+            external_id="offstreet-health-other-run",
             with_company_token=True,
             start_time=start,
             end_time=start + timedelta(minutes=10),
@@ -223,12 +223,22 @@ async def test_a_permit_left_out_at_a_spot_is_withdrawn_before_the_canary(
         )
         left_id = left.id or 0
 
+    # Just pushed by another check that may still be looking for it: left alone.
+    busy = await check_integration_health()
+    assert [(f.spot_id, f.checked) for f in busy] == [("14283", False), ("15320", True)]
+    with session_scope() as session:
+        left = crud.get_permit(session, permit_id=left_id)
+        assert left.state == PermitState.pending
+        # That check was killed long ago: its canary is withdrawn before the new one.
+        crud.update_permit(session, permit=left, created_at=utcnow() - timedelta(hours=1))
+
     findings = await check_integration_health()
 
-    assert [f.problem for f in findings] == [None, None]
+    assert [(f.checked, f.problem) for f in findings] == [(True, None), (True, None)]
     with session_scope() as session:
         assert crud.get_permit(session, permit_id=left_id).state == PermitState.revoked
         assert crud.active_permits(session, mapping_ids=[mapping.id or 0]) == {}
+    assert mapping_states()["14283"] == (MappingState.live, None)
 
 
 async def test_hotspot_unavailable_changes_nothing_and_tells_nobody(
