@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import timedelta
 
+import httpx
 from prefect import get_run_logger, task
 
 from inbox import smtp
@@ -46,7 +47,7 @@ def _by_company_and_problem(
 @task(name="tell-ops-of-new-problems", retries=2, retry_delay_seconds=[10, 60])
 async def tell_ops_of_new_problems() -> int:
     """One notice per new problem (a company's SpotIDs with the same problem are one): a
-    warning in the run's log and, with OPS_NOTIFY_EMAIL and SMTP set, an email. How many."""
+    warning in the run's log and, where configured, an email and a webhook call. How many."""
     with session_scope() as session:
         claimed = crud.claim_health_notices(session, channel="ops")
         notices = []
@@ -59,26 +60,38 @@ async def tell_ops_of_new_problems() -> int:
             notices.append((subject, lines, [c.id or 0 for c in checks]))
     for subject, lines, check_ids in notices:
         get_run_logger().warning("%s\n%s", subject, lines)
-        if not (settings.smtp_host and settings.ops_notify_email):
-            continue
         body = (
             f"{subject}.\n\n{lines}\n\n"
             "The health check found this; `hotspot-onboard status` shows every integration, "
             "and `hotspot-onboard check` checks again once it is fixed.\n"
         )
+        try:
+            await _notify_ops(subject, body)
+        except Exception:
+            with session_scope() as session:
+                crud.release_health_notices(session, channel="ops", check_ids=check_ids)
+            raise
+    return len(notices)
+
+
+async def _notify_ops(subject: str, body: str) -> None:
+    """On every channel ops configured: OPS_NOTIFY_EMAIL (with SMTP), OPS_WEBHOOK_URL (the
+    JSON the flow-run notices' webhook gets)."""
+    if settings.smtp_host and settings.ops_notify_email:
         message = compose_message(
             sender=settings.reply_from,
             to=", ".join(settings.ops_notify_email),
             subject=subject,
             body=body,
         )
-        try:
-            await asyncio.to_thread(smtp.send, message, settings)
-        except Exception:
-            with session_scope() as session:
-                crud.release_health_notices(session, channel="ops", check_ids=check_ids)
-            raise
-    return len(notices)
+        await asyncio.to_thread(smtp.send, message, settings)
+    if settings.ops_webhook_url is not None:
+        async with httpx.AsyncClient(timeout=30.0) as client:
+            response = await client.post(
+                settings.ops_webhook_url.get_secret_value(),
+                json={"text": f"{subject}\n{body}", "subject": subject, "body": body},
+            )
+            response.raise_for_status()
 
 
 @task(name="ask-for-renewed-tokens", retries=2, retry_delay_seconds=[10, 60])

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from pydantic import SecretStr
 
 from flows.check_health import check_integration_health
 from settings import PROJECT_DIR, settings
@@ -18,6 +22,7 @@ from stack.sandbox import SandboxProcess
 from store import crud
 from store.db import session_scope
 from store.models import HealthProblem, MappingState, PermitState, utcnow
+from tasks.health_notices import tell_ops_of_new_problems
 from tasks.reports import artifact_key
 from testing.cli import run_cli
 from tests.flows.test_onboard_request import form, onboard, submit
@@ -255,3 +260,60 @@ async def test_hotspot_unavailable_changes_nothing_and_tells_nobody(
     assert mail.messages == []
     with session_scope() as session:
         assert crud.last_health_checks(session) == {}
+
+
+class _Hook(BaseHTTPRequestHandler):
+    received: ClassVar[list[dict[str, str]]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        length = int(self.headers["Content-Length"])
+        self.received.append(json.loads(self.rfile.read(length)))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@pytest.fixture
+def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, str]]]:
+    """OPS_WEBHOOK_URL pointing at a local server; what it received."""
+    _Hook.received = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}/hook"
+    monkeypatch.setattr(settings, "ops_webhook_url", SecretStr(url))
+    yield _Hook.received
+    server.shutdown()
+    server.server_close()
+
+
+async def test_a_notice_that_could_not_be_sent_is_sent_by_the_next_check(
+    store: str,
+    hotspot: SandboxProcess,
+    mail: SmtpCapture,
+    webhook: list[dict[str, str]],
+    give_token,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await acme_live(give_token)
+    mail.clear()
+    monkeypatch.setattr(tell_ops_of_new_problems, "retries", 0)
+    hotspot.change_spot("14283", operator="Riverside Lots")
+    mail.fail_next(1, reply="554 5.0.0 Transaction failed")
+
+    failed = await check_integration_health(return_state=True)
+
+    assert failed.is_failed()
+    assert mapping_states()["14283"] == (MappingState.degraded, HealthProblem.operator_changed)
+    assert webhook == [] and [m for m in mail.messages if m.rcpt_tos == (OPS,)] == []
+
+    await check_integration_health()  # nothing new at HotSpot: the notice owed is sent now
+    [notice] = [m for m in mail.messages if m.rcpt_tos == (OPS,)]
+    assert "spot moved to another operator" in notice.message["Subject"]
+    assert [hook["subject"] for hook in webhook] == [notice.message["Subject"]]
+    assert "Riverside Lots" in webhook[0]["body"]
+
+    await check_integration_health()
+    assert len(webhook) == 1 and len([m for m in mail.messages if m.rcpt_tos == (OPS,)]) == 1
