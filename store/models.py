@@ -493,7 +493,8 @@ class SpotMapping(SQLModel, table=True):
 
     @property
     def is_live(self) -> bool:
-        return self.state == MappingState.live
+        """It went live: live, or degraded since (the health check looks after it then)."""
+        return self.state in HEALTH_CHECKED
 
 
 class TestPermit(SQLModel, table=True):

@@ -43,11 +43,13 @@ def mail(smtp_capture: SmtpCapture, monkeypatch: pytest.MonkeyPatch) -> SmtpCapt
     return smtp_capture
 
 
-async def acme_live(give_token: Callable[[str, str], None]) -> None:
-    """Acme's Lot A (no token needed) and Lot B (Acme's token needed) live, with its token."""
+async def acme_live(give_token: Callable[[str, str], None]) -> int:
+    """Acme's Lot A (no token needed) and Lot B (Acme's token needed) live, with its token;
+    the request's id."""
     give_token("Acme Parking", ACME_TOKEN)
     outcome = await onboard(submit(form({"Lot A": "14283", "Lot B": "15320"})))
     assert outcome.state == "live", outcome.reason
+    return outcome.request_id
 
 
 def mapping_states() -> dict[str, tuple[MappingState, HealthProblem | None]]:
@@ -317,3 +319,20 @@ async def test_a_notice_that_could_not_be_sent_is_sent_by_the_next_check(
 
     await check_integration_health()
     assert len(webhook) == 1 and len([m for m in mail.messages if m.rcpt_tos == (OPS,)]) == 1
+
+
+async def test_onboarding_runs_leave_a_degraded_spot_id_to_the_health_check(
+    store: str, hotspot: SandboxProcess, mail: SmtpCapture, give_token
+) -> None:
+    request_id = await acme_live(give_token)
+    hotspot.change_spot("15320", shows_permits=False)
+    await check_integration_health()
+    degraded = (MappingState.degraded, HealthProblem.canary_not_visible)
+    assert mapping_states()["15320"] == degraded
+
+    again = await onboard(request_id)  # its own request run again: still live, nothing moved
+    later = await onboard(submit(form({"Lot B": "15320"})))  # asked again: it went live already
+
+    assert again.state == "live", again.reason
+    assert later.state == "live" and [s.status for s in later.spots] == ["already_live"]
+    assert mapping_states()["15320"] == degraded
