@@ -35,7 +35,13 @@ from settings import MAX_FORM_LINK_DAYS, settings
 from stack.process import StackError
 from store import crud
 from store.db import migrate, session_scope
-from store.models import AWAITING_APPROVAL, WAITING_ON_A_PERSON, OnboardingRequest, RequestState
+from store.models import (
+    AWAITING_APPROVAL,
+    WAITING_ON_A_PERSON,
+    Confirmer,
+    OnboardingRequest,
+    RequestState,
+)
 from store.schemas import SeedFile
 from trust import sender_authentication_off_warning
 from trust.ownership import operates
@@ -186,8 +192,7 @@ def answer_question(request_id: int) -> int:
 def confirm(request_id: int, verify_timeout: VerifyTimeout = None) -> None:
     """Confirm every SpotID Offstreet proposed for REQUEST (a contact who did not know its
     SpotIDs), as the customer's confirmation page does, and onboard them as a new request."""
-    from tasks.discovery import confirmed_request, note_confirmed
-    from tasks.intake import record_request
+    from tasks.discovery import AlreadyConfirmed, confirm_proposals
 
     migrate()
     with session_scope() as session:
@@ -197,13 +202,13 @@ def confirm(request_id: int, verify_timeout: VerifyTimeout = None) -> None:
             raise fail(str(exc), EXIT_REFUSED) from exc
         if request.state != RequestState.finding_spot_ids:
             raise fail(f"request {request_id} has no SpotIDs proposed to confirm", EXIT_REFUSED)
-        if "confirmed" in (request.reason or ""):
-            raise fail(f"request {request_id}: {request.reason}", EXIT_REFUSED)
-    raw = confirmed_request(request_id, None)
-    if raw is None:
+    try:
+        confirmed = confirm_proposals(request_id, None, by=Confirmer.ops)
+    except AlreadyConfirmed as exc:
+        raise fail(str(exc), EXIT_REFUSED) from exc
+    if confirmed is None:
         raise fail(f"request {request_id} has no SpotID proposed; nothing to confirm", EXIT_REFUSED)
-    new_id = record_request(raw, parse_any(raw))
-    note_confirmed(request_id, by="ops", new_request_id=new_id)
+    new_id, _, _ = confirmed
     raise typer.Exit(run_onboarding(out, err, new_id, verify_timeout))
 
 

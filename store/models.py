@@ -193,6 +193,13 @@ class Refuser(StrEnum):
     ops = "ops"
 
 
+class Confirmer(StrEnum):
+    """Who confirmed the SpotIDs Offstreet proposed: the first to confirm wins."""
+
+    customer = "customer"  # on the proposals page its single-use link opens
+    ops = "ops"  # with `hotspot-onboard confirm`
+
+
 class RefusalCode(StrEnum):
     """Why validation did not accept a SpotID as is (the texts for ops and the customer are
     written from it; rules read the code, never the text)."""
@@ -385,6 +392,12 @@ class OnboardingRequest(SQLModel, table=True):
     refused_by: Refuser | None = Field(
         default=None, sa_type=sa.Enum(Refuser, native_enum=False, length=20)
     )
+    # Who confirmed its proposed SpotIDs, and the request they became: both set in the
+    # transaction that stores that request, by compare-and-set, so only the first counts.
+    confirmed_by: Confirmer | None = Field(
+        default=None, sa_type=sa.Enum(Confirmer, native_enum=False, length=20)
+    )
+    confirmed_as: int | None = Field(default=None, foreign_key="onboardingrequest.id")
     # Where replies may go, decided at intake (`trust.who_may_ask`): None when the sender is
     # not proven, so nothing is ever sent to a forged address.
     reply_to: str | None = None

@@ -3,8 +3,8 @@
 A contact who does not know its SpotIDs gets, by email, a single-use link listing a SpotID
 proposed for each location (the company's operators' spots in HotSpot, matched by name:
 `parsers.discovery.propose`; no guess when ambiguous or missing). Confirmed lines (by the
-customer on that page, or by ops with `hotspot-onboard confirm`) become a normal request,
-which runs the six steps.
+customer on that page, or by ops with `hotspot-onboard confirm`; the first wins) become a
+normal request, which runs the six steps.
 """
 
 from __future__ import annotations
@@ -16,11 +16,20 @@ from sqlmodel import Session
 
 from inbox.replies import proposals_body
 from parsers.discovery import Candidate, Proposal, normalise, propose
-from parsers.form import form_json
+from parsers.form import form_json, parse_form
 from settings import settings
 from store import crud
 from store.db import session_scope
-from store.models import LinkPurpose, OnboardingRequest, RequestState, SpotVerdict, utcnow
+from store.models import (
+    Confirmer,
+    LinkPurpose,
+    OnboardingRequest,
+    RequestState,
+    SpotVerdict,
+    stored_id,
+    utcnow,
+)
+from tasks.intake import admit
 from tasks.policy import HOTSPOT_TASK_RETRIES, hotspot_client
 from tasks.replies import company_recipient, send_once
 from trust.links import issue_token_link, token_link_token, token_link_url
@@ -154,11 +163,44 @@ def confirmed_request(request_id: int, positions: list[int] | None) -> bytes | N
     return form_json(company=company.name, contact_email=contact, spots=chosen)
 
 
-def note_confirmed(request_id: int, *, by: str, new_request_id: int) -> None:
+BY_WHOM = {Confirmer.customer: "the customer", Confirmer.ops: "ops"}
+
+
+class AlreadyConfirmed(Exception):
+    """The proposals were confirmed first, by the customer or by ops (or the link was used)."""
+
+    def __init__(self, request: OnboardingRequest) -> None:
+        by = BY_WHOM[request.confirmed_by] if request.confirmed_by else "someone"
+        became = f": onboarded as request {request.confirmed_as}" if request.confirmed_as else ""
+        super().__init__(f"request {request.id}: SpotIDs already confirmed by {by}{became}")
+        self.confirmed_as = request.confirmed_as
+
+
+def confirm_proposals(
+    request_id: int, positions: list[int] | None, *, by: Confirmer, link_id: int | None = None
+) -> tuple[int, RequestState, bool] | None:
+    """Store the confirmed proposals as the company's new request: (its id, state, whether
+    new); None when no line with a SpotID was chosen.
+
+    The claim, the customer's single-use link and the new request are one transaction: the
+    first confirmation wins and the other raises `AlreadyConfirmed`, nothing half-done.
+    """
+    raw = confirmed_request(request_id, positions)
+    if raw is None:
+        return None
     with session_scope() as session:
-        request = crud.get_request(session, request_id=request_id)
-        crud.set_request_reason(
+        claimed = crud.claim_confirmation(session, request_id=request_id, by=by)
+        if not claimed or (
+            link_id is not None and not crud.use_token_link(session, link_id=link_id)
+        ):
+            session.rollback()
+            raise AlreadyConfirmed(crud.get_request(session, request_id=request_id))
+        new, created = admit(session, raw, parse_form(raw))
+        new_id = stored_id(new)
+        crud.set_confirmed_as(
             session,
-            request=request,
-            reason=f"SpotIDs confirmed by {by}: onboarded as request {new_request_id}",
+            request_id=request_id,
+            confirmed_as=new_id,
+            reason=f"SpotIDs confirmed by {BY_WHOM[by]}: onboarded as request {new_id}",
         )
+        return new_id, new.state, created

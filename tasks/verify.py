@@ -8,7 +8,9 @@ VERIFY_LAG_SECONDS + VERIFY_LAG_FRACTION × the time waited so far, so a permit 
 about a tenth of its propagation delay while the enforcement lookup is asked only a few times.
 The status is no proof (it turns `active` even for a permit enforcement will never show, as
 one pushed without a token the operator requires): once it is `active`, only the lookup
-decides, asked again with growing waits until the timeout.
+decides, asked again with growing waits until the timeout. At the timeout, a permit still
+`accepted` when last asked is asked once more, so the verdict never depends on how busy the
+machine was.
 """
 
 from __future__ import annotations
@@ -133,17 +135,19 @@ class Watch:
         if await self._look_up(hotspot, permit):
             return
         propagated, backoff = False, lookup_waits()
-        while (left := self._left()) > 0:
+        while True:
             waited = time.monotonic() - self.started
             wait = next(backoff) if propagated else status_poll_wait(waited)
-            await asyncio.sleep(min(wait, left))
-            if not propagated and self._left() > 0:
-                propagated = await self._propagated(hotspot, permit)
-                if not propagated:
-                    continue
+            await asyncio.sleep(min(wait, self._left()))
+            last_look = self._left() == 0
+            # Asked even when the time is up: the verdict rests on HotSpot's answer, never on
+            # whether the last poll happened to fit in a busy machine's timeout.
+            if not propagated and (propagated := await self._propagated(hotspot, permit)):
                 self.active.add(permit.id or 0)
-            # Active (or the time is up): only the enforcement lookup decides.
-            if await self._look_up(hotspot, permit):
+            # Active: only the enforcement lookup decides.
+            if propagated and await self._look_up(hotspot, permit):
+                return
+            if last_look:
                 return
 
     def _left(self) -> float:

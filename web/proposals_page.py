@@ -12,11 +12,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from store import crud
 from store.db import session_scope
-from store.models import LinkPurpose, RequestState
-from tasks.discovery import confirmed_request, note_confirmed, proposals
+from store.models import Confirmer, LinkPurpose, RequestState
+from tasks.discovery import AlreadyConfirmed, confirm_proposals, proposals
+from tasks.intake import starts_a_run
 from trust.links import TokenLink, UsedLink, issue_link, verify_token_link
 from web.security import CSRF_FIELD, check_csrf, csrf_token, form_session, keep_session
-from web.submit import submit_form
 from web.templating import templates
 
 router = APIRouter(prefix="/f/{token}/spot-ids", include_in_schema=False)
@@ -36,7 +36,7 @@ def _message(request: Request, title: str, message: str) -> Response:
 def _open(link: TokenLink) -> tuple[str, list[tuple[int, str, str, str]]] | None:
     with session_scope() as session:
         request = crud.get_request(session, request_id=link.request_id)
-        if request.state != RequestState.finding_spot_ids or "confirmed" in (request.reason or ""):
+        if request.state != RequestState.finding_spot_ids or request.confirmed_by is not None:
             return None
         company = crud.get_company(session, company_id=link.company_id)
         return company.name, proposals(session, link.request_id)
@@ -90,14 +90,17 @@ async def confirm(request: Request, token: str) -> Response:
     if found is None:
         return _message(request, *DONE)
     positions = [int(v) for v in data.getlist("confirm") if isinstance(v, str) and v.isdigit()]
-    raw = confirmed_request(link.request_id, positions)
-    if raw is None:
+    try:
+        confirmed = confirm_proposals(
+            link.request_id, positions, by=Confirmer.customer, link_id=link.link_id
+        )
+    except AlreadyConfirmed:
+        return _message(request, *DONE)
+    if confirmed is None:
         return _render(request, link, *found, error="Check at least one SpotID to confirm.")
-    with session_scope() as session:
-        if not crud.use_token_link(session, link_id=link.link_id):
-            return _message(request, *DONE)
-    new_id, _, _ = await submit_form(raw, onboardings=request.app.state.onboardings)
-    note_confirmed(link.request_id, by="the customer", new_request_id=new_id)
+    new_id, state, created = confirmed
+    if created and starts_a_run(state):
+        await request.app.state.onboardings.start(new_id)
     status = issue_link(link.company_id)  # a form link of the company, to follow the request
     target = status.url.split("/f/", 1)[1]
     return RedirectResponse(f"/f/{target}/requests/{new_id}?sent=1", status_code=303)

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from store.crud._base import rows_changed
 from store.models import (
     Company,
+    Confirmer,
     OnboardingRequest,
     RefusalCode,
     Refuser,
@@ -245,7 +246,27 @@ def add_proposals(
     return True
 
 
-def set_request_reason(session: Session, *, request: OnboardingRequest, reason: str) -> None:
-    request.reason = reason
-    request.updated_at = utcnow()
-    session.add(request)
+def claim_confirmation(session: Session, *, request_id: int, by: Confirmer) -> bool:
+    """Mark the request's proposed SpotIDs confirmed by `by`, unless someone confirmed them
+    first (compare-and-set: the database decides between the customer and ops)."""
+    claimed = session.execute(
+        sa.update(OnboardingRequest)
+        .where(
+            col(OnboardingRequest.id) == request_id,
+            col(OnboardingRequest.state) == RequestState.finding_spot_ids,
+            col(OnboardingRequest.confirmed_by).is_(None),
+        )
+        .values(confirmed_by=by, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return rows_changed(claimed) == 1
+
+
+def set_confirmed_as(session: Session, *, request_id: int, confirmed_as: int, reason: str) -> None:
+    """The request the confirmed SpotIDs became, and the reason saying so."""
+    session.execute(
+        sa.update(OnboardingRequest)
+        .where(col(OnboardingRequest.id) == request_id)
+        .values(confirmed_as=confirmed_as, reason=reason, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )

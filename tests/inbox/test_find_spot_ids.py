@@ -84,7 +84,9 @@ async def test_ops_confirm_on_the_command_line(
     with session_scope() as session:
         lines = crud.request_spots(session, request_id=2)
         assert {line.spot_id for line in lines} == {"14283", "15320", "16001", "17777"}
-    assert run_cli("confirm", "1", hotspot_url=hotspot.url).returncode == 1  # once
+    again = run_cli("confirm", "1", hotspot_url=hotspot.url)
+    assert again.returncode == 1  # once, and ops are told by whom
+    assert "already confirmed by ops: onboarded as request 2" in again.stderr
 
 
 async def test_an_unknown_sender_gets_no_proposals(

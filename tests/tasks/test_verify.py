@@ -49,3 +49,16 @@ async def test_a_slow_permit_is_seen_soon_with_few_lookups(
     assert permit.visible_at is not None
     lag = permit.visible_at - datetime.fromisoformat(shown["visible_at"])
     assert timedelta(0) <= lag <= timedelta(seconds=0.1 * delay + 1)
+
+
+async def test_at_the_timeout_the_verdict_rests_on_hotspot_not_on_a_busy_machine(
+    store, hotspot
+) -> None:
+    """Every HotSpot answer slow (as on a loaded machine): the status is still asked at the
+    timeout, so a permit that needs the company token is judged so, not left unexplained."""
+    hotspot.configure(latency=0.6)
+
+    outcome = await onboard(submit(form({"Lot B": "15320"})), verify_timeout=1)
+
+    assert outcome.state == "waiting_on_ops", outcome.reason
+    assert "company token" in outcome.reason
