@@ -21,7 +21,7 @@ from hotspot import HotSpotUnavailable
 from store import crud
 from store.db import session_scope
 from store.models import HealthProblem
-from tasks.health import try_renewed_token
+from tasks.canary import try_renewed_token
 from tasks.token_link import TokenRefused, try_company_token, waiting_spots
 from trust.links import TokenLink, UsedLink, verify_token_link
 from web.security import CSRF_FIELD, check_csrf, csrf_token, form_session, keep_session
