@@ -209,6 +209,8 @@ def test_check_runs_as_a_command(store: str, hotspot: SandboxProcess, give_token
     degraded = run_cli("check", hotspot_url=hotspot.url)
     assert degraded.returncode == 4, degraded.stderr
     assert "SpotID 15320 spot_inactive" in degraded.stdout
+    shown = run_cli("status", hotspot_url=hotspot.url, COLUMNS="200")
+    assert "degraded (spot_inactive)" in shown.stdout and "UTC" in shown.stdout
     assert run_cli("check", "Nobody", hotspot_url=hotspot.url).returncode == 1
 
 
@@ -336,3 +338,8 @@ async def test_onboarding_runs_leave_a_degraded_spot_id_to_the_health_check(
     assert again.state == "live", again.reason
     assert later.state == "live" and [s.status for s in later.spots] == ["already_live"]
     assert mapping_states()["15320"] == degraded
+
+
+async def test_nothing_live_is_a_quiet_check(store: str, hotspot: SandboxProcess) -> None:
+    assert await check_integration_health() == []
+    assert hotspot_calls(hotspot) == 0
