@@ -141,6 +141,18 @@ class Settings(BaseSettings):
     test_permit_validity_minutes: int = Field(
         default=60, gt=0, validation_alias="TEST_PERMIT_VALIDITY_MINUTES"
     )
+    health_plate: str = Field(
+        default="TEST123",
+        validation_alias="HEALTH_PLATE",
+        description="The plate of the health check's canary permit at each live SpotID.",
+    )
+    health_canary_minutes: int = Field(
+        default=10,
+        gt=0,
+        validation_alias="HEALTH_CANARY_MINUTES",
+        description="How long a canary permit is valid (it is revoked once seen, or at the "
+        "check's timeout; the sweep withdraws one a killed check left out).",
+    )
 
     imap_host: str = Field(
         default="",

@@ -5,7 +5,8 @@ production. The D = 60 s verification-lag runs (a minute of waiting on the sandb
 propagation delay) go on in the background while the short lag runs, the parse and the intake
 benchmarks run; the overhead, bulk and many-requests benchmarks have the machine to themselves.
 
-Options: `--only NAME[,NAME]` (parse, hostile, corpus, intake, lag, overhead, bulk, many);
+Options: `--only NAME[,NAME]` (parse, hostile, corpus, intake, lag, overhead, bulk, many,
+health);
 `--runs N` and `--bulk-runs N`, the repetitions of the overhead (per store) and bulk
 benchmarks.
 """
@@ -20,15 +21,25 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
 
-from bench import bulk, corpus, intake, many, parse_cost, parse_hostile, verify_lag
+from bench import bulk, corpus, health, intake, many, parse_cost, parse_hostile, verify_lag
 from bench.common import BENCH_DIR, Figure, machine
 from stack.prefect import PrefectServer, asyncpg_url
 from stack.sandbox import SandboxProcess
 from testing.databases import throwaway_postgres
 
-ALL = ("parse", "hostile", "corpus", "intake", "lag", "overhead", "bulk", "many")
+ALL = ("parse", "hostile", "corpus", "intake", "lag", "overhead", "bulk", "many", "health")
 # The table's order: the issue's, then what is reported without a target.
-ORDER = ("intake", "parse", "verification", "bulk", "orchestration", "many", "store", "peak")
+ORDER = (
+    "intake",
+    "parse",
+    "verification",
+    "bulk",
+    "orchestration",
+    "many",
+    "health",
+    "store",
+    "peak",
+)
 
 
 def say(message: str) -> None:
@@ -100,6 +111,9 @@ def run(only: set[str], *, runs: int, bulk_runs: int) -> list[Figure]:
         if "many" in only:
             say("many requests at once")
             figures += many.measure(server, say=say)
+        if "health" in only:
+            say("health check of live integrations")
+            figures += health.measure(server, sandbox, say=say)
     return figures
 
 

@@ -346,6 +346,30 @@ def sweep() -> None:
 
 
 @app.command()
+def check(
+    company: Annotated[str | None, typer.Argument(help="Only this company's integration.")] = None,
+) -> None:
+    """Check live integrations at HotSpot now (what the daily health check does); exit 4 when
+    one is degraded."""
+    from flows.check_health import check_integration_health
+
+    migrate()
+    if company is not None:
+        with session_scope() as session:
+            if crud.get_company_by_name(session, name=company) is None:
+                raise fail(f"no company {company!r}", EXIT_REFUSED)
+    findings = asyncio.run(check_integration_health(company))
+    for finding in findings:
+        what = "unchecked" if not finding.checked else finding.problem or "healthy"
+        line = f"{finding.company} · {finding.location}: SpotID {finding.spot_id} {what}"
+        out.print(f"{line}: {finding.detail}" if finding.detail else line, soft_wrap=True)
+    degraded = [f for f in findings if f.problem is not None]
+    out.print(f"{len(findings)} SpotIDs checked, {len(degraded)} degraded.")
+    if degraded:
+        raise typer.Exit(EXIT_WAITING)
+
+
+@app.command()
 def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Show every integration with its mappings, and every request."""
     migrate()

@@ -46,16 +46,21 @@ def print_outcome(console: Console, outcome: RequestOutcome) -> None:
 
 def print_status(console: Console, report: StatusReport) -> None:
     integrations = Table(title="HotSpot integrations")
-    for column in ("Company", "Integration", "Location", "SpotID", "Mapping"):
+    for column in ("Company", "Integration", "Location", "SpotID", "Mapping", "Last check"):
         integrations.add_column(column)
     for integration in report.integrations:
         for mapping in integration.mappings or []:
+            state = styled(mapping.status)
+            if mapping.problem is not None:
+                state.append(f" ({mapping.problem.value})")
+            checked = mapping.checked_at
             integrations.add_row(
                 integration.company,
                 styled(integration.status),
                 mapping.location,
                 mapping.spot_id,
-                styled(mapping.status),
+                state,
+                checked.strftime("%Y-%m-%d %H:%M UTC") if checked else "",
             )
     console.print(integrations)
     requests = Table(title="Requests")

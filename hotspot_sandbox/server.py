@@ -164,6 +164,21 @@ async def reset(
     return state.reset(update or {}).model_dump()
 
 
+@control.post("/spots/{spot_id}")
+async def change_spot(
+    spot_id: str, update: Annotated[dict[str, Any], Body()], state: State
+) -> dict[str, Any]:
+    """Change a spot until the next reset: deactivate it, give it another operator, or stop
+    showing permits there (`shows_permits: false`)."""
+    return state.change_spot(spot_id, update)
+
+
+@control.post("/tokens/revoke")
+async def revoke_token(body: Annotated[dict[str, str], Body()], state: State) -> dict[str, Any]:
+    """Every operator stops accepting the company token `{"token": ...}` until the next reset."""
+    return {"revoked_by": state.revoke_token(body.get("token", ""))}
+
+
 def _route_label(request: Request) -> str:
     """`METHOD /route/{template}`, so the state counts routes rather than URLs."""
     for route in api.routes:

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from hotspot.models import Spot
 from hotspot_sandbox.catalogue import Catalogue
 from hotspot_sandbox.permits import (
     NewPermit,
@@ -86,6 +87,9 @@ class SandboxState:
 
     def __init__(self, catalogue: Catalogue, knobs: Knobs) -> None:
         self.catalogue = catalogue
+        self._start_catalogue = catalogue.model_copy(deep=True)
+        # Spots where HotSpot stopped showing permits to enforcement (changed at runtime).
+        self._hidden: set[str] = set()
         self.knobs = knobs
         self._start_knobs = knobs
         self._lock = threading.Lock()
@@ -104,6 +108,8 @@ class SandboxState:
         knobs = self._start_knobs.updated(update)
         with self._lock:
             self.knobs = knobs
+            self.catalogue = self._start_catalogue.model_copy(deep=True)
+            self._hidden.clear()
             self._permits.clear()
             self._by_external_id.clear()
             self._counters = _Counters(Counter(), Counter(), deque())
@@ -156,7 +162,9 @@ class SandboxState:
                         409, "external_id_conflict", "external_id used with a different body"
                     )
                 return existing, False
-            visible = accepted or not spot.requires_company_token
+            visible = (accepted or not spot.requires_company_token) and (
+                spot.spot_id not in self._hidden
+            )
             record = self._new_record(request, accepted=accepted, visible=visible)
             self._permits[record.permit_id] = record
             self._by_external_id[request.external_id] = record
@@ -201,7 +209,8 @@ class SandboxState:
             seen = [
                 record
                 for record in self._permits.values()
-                if record.request.plate == plate
+                if spot_id not in self._hidden
+                and record.request.plate == plate
                 and record.request.spot_id == spot_id
                 and record.visible(now)
             ]
@@ -214,6 +223,36 @@ class SandboxState:
             "end_time": end_time.isoformat() if end_time else None,
             "permits": [record.to_json(now) for record in seen],
         }
+
+    def change_spot(self, spot_id: str, update: dict[str, Any]) -> dict[str, Any]:
+        """Change a spot at runtime (until the next reset): `active`, `operator`,
+        `requires_company_token`, and `shows_permits` (False: enforcement sees none there)."""
+        unknown = set(update) - {"active", "operator", "requires_company_token", "shows_permits"}
+        if unknown:
+            raise SandboxError(422, "invalid_spot_change", f"unknown fields {sorted(unknown)}")
+        with self._lock:
+            spot = self.catalogue.spot(spot_id)
+            if spot is None:
+                raise SandboxError(404, "spot_not_found", f"no spot {spot_id}")
+            shows = update.pop("shows_permits", None)
+            if shows is not None:
+                (self._hidden.discard if shows else self._hidden.add)(spot_id)
+            try:
+                changed = Spot.model_validate({**spot.model_dump(), **update})
+            except ValidationError as exc:
+                raise SandboxError(422, "invalid_spot_change", str(exc)) from exc
+            # A listed spot comes first in lookups, so this also overrides a ranged one.
+            others = [listed for listed in self.catalogue.spots if listed.spot_id != spot_id]
+            self.catalogue.spots = [changed, *others]
+            return {**changed.model_dump(), "shows_permits": spot_id not in self._hidden}
+
+    def revoke_token(self, token: str) -> list[str]:
+        """Every operator stops accepting the company token; the operators that did."""
+        with self._lock:
+            revoked = [op.name for op in self.catalogue.operators if token in op.company_tokens]
+            for operator in self.catalogue.operators:
+                operator.company_tokens = [t for t in operator.company_tokens if t != token]
+            return revoked
 
     def snapshot(self) -> dict[str, Any]:
         """Counters, knobs and every permit, for tests, the demo and the benchmarks."""

@@ -94,6 +94,23 @@ def token_link_body(
     )
 
 
+def token_renewal_body(
+    *, company: str, spots: list[tuple[str, str]], url: str, expires: datetime
+) -> str:
+    """The short email telling a live company's contact that HotSpot refuses its token now."""
+    lines = "\n".join(f"  - {location}: SpotID {spot_id}" for location, spot_id in spots)
+    return (
+        "Hello,\n\n"
+        f"HotSpot no longer accepts {company}'s HotSpot company token, so Offstreet permits at "
+        f"these locations may not show to enforcement:\n\n{lines}\n\n"
+        "Please enter the renewed token on this secure page (it opens once, for you):\n\n"
+        f"  {url}\n\n"
+        f"The link works until {expires:%Y-%m-%d %H:%M} UTC. Please do not send the token by "
+        "email.\n\n"
+        "— Offstreet integrations\n"
+    )
+
+
 def _spot_lines(outcome: RequestOutcome, *, with_reasons: bool = False) -> str:
     lines = []
     for spot in outcome.spots:

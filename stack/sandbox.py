@@ -67,6 +67,15 @@ class SandboxProcess(Service):
         """Forget permits and counters; knobs back to zero, except those given."""
         return self._post("/reset", _expanded(knobs))
 
+    def change_spot(self, spot_id: str, **fields: bool | str) -> dict[str, Any]:
+        """Change a spot until the next reset: active=False, operator="...", or
+        shows_permits=False (enforcement stops seeing permits there)."""
+        return self._post(f"/spots/{spot_id}", dict(fields))
+
+    def revoke_token(self, token: str) -> dict[str, Any]:
+        """Every operator stops accepting this company token until the next reset."""
+        return self._post("/tokens/revoke", {"token": token})
+
     def state(self) -> dict[str, Any]:
         """Counters, knobs and every permit the sandbox holds."""
         response = self._control.get("/state")

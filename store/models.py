@@ -119,6 +119,7 @@ STATE_LABELS = {
     "status_question": "status question (answered)",
     "finding_spot_ids": "finding SpotIDs (proposals sent)",
     "proposed": "proposed (to confirm)",
+    "degraded": "degraded (health check)",
 }
 
 
@@ -254,6 +255,9 @@ class MappingState(State):
     live = "live"
     waiting_on_ops = "waiting_on_ops"
     failed = "failed"
+    # Was live; the scheduled health check found it broken (why: `SpotMapping.problem`). A
+    # later passing check makes it live again.
+    degraded = "degraded"
 
     @property
     def phase(self) -> Phase:
@@ -267,7 +271,22 @@ MAPPING_PHASES = {
     MappingState.live: Phase.done,
     MappingState.waiting_on_ops: Phase.waiting,
     MappingState.failed: Phase.failed,
+    MappingState.degraded: Phase.waiting,  # ops (or the customer's new token) restore it
 }
+
+# The mappings the health check looks at: live ones, and degraded ones (to see them recover).
+HEALTH_CHECKED = (MappingState.live, MappingState.degraded)
+
+
+class HealthProblem(StrEnum):
+    """Why the health check calls a live mapping degraded (rules read the code, people the
+    text next to it)."""
+
+    spot_not_found = "spot_not_found"
+    spot_inactive = "spot_inactive"
+    operator_changed = "operator_changed"
+    token_refused = "token_refused"
+    canary_not_visible = "canary_not_visible"
 
 
 # A mapping whose TEST123 has not been seen yet: the only states a permit's answer may move.
@@ -478,12 +497,17 @@ class SpotMapping(SQLModel, table=True):
     request_id: int = Field(foreign_key="onboardingrequest.id", index=True)
     state: MappingState = state_column(MappingState, MappingState.mapped)
     reason: str | None = None
+    # Set with state `degraded` only: what the health check found broken.
+    problem: HealthProblem | None = Field(
+        default=None, sa_type=sa.Enum(HealthProblem, native_enum=False, length=32)
+    )
     created_at: datetime = created_now()
     updated_at: datetime = created_now()
 
     @property
     def is_live(self) -> bool:
-        return self.state == MappingState.live
+        """It went live: live, or degraded since (the health check looks after it then)."""
+        return self.state in HEALTH_CHECKED
 
 
 class TestPermit(SQLModel, table=True):
@@ -507,6 +531,9 @@ class TestPermit(SQLModel, table=True):
     external_id: str = Field(unique=True)
     hotspot_permit_id: str | None = None
     with_company_token: bool = False
+    # The plate pushed: None is TEST_PERMIT_PLATE (onboarding); the health check's canary
+    # names its own (HEALTH_PLATE), so a replay repeats the identical body.
+    plate: str | None = None
     state: PermitState = state_column(PermitState, PermitState.pending)
     start_time: datetime = timestamp()
     end_time: datetime = timestamp()
@@ -551,3 +578,24 @@ class IssuedLink(SQLModel, table=True):
     used_at: datetime | None = timestamp(nullable=True)
     reminded_at: datetime | None = timestamp(nullable=True)
     expiry_noticed_at: datetime | None = timestamp(nullable=True)
+
+
+class HealthCheck(SQLModel, table=True):
+    """One health check of one mapping: kept for good, so a degraded mapping's history is never
+    lost. `new_problem` marks the check that first found a problem (live before, or another
+    problem): the one ops, and for a token the company's contact, are told about, once."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    mapping_id: int = Field(foreign_key="spotmapping.id", index=True)
+    company_id: int = Field(foreign_key="company.id", index=True)
+    spot_id: str
+    checked_at: datetime = created_now()
+    problem: HealthProblem | None = Field(
+        default=None, sa_type=sa.Enum(HealthProblem, native_enum=False, length=32)
+    )
+    detail: str | None = None
+    # The canary permit pushed by this check, if it got that far.
+    permit_id: int | None = Field(default=None, foreign_key="testpermit.id")
+    new_problem: bool = False
+    ops_notified_at: datetime | None = timestamp(nullable=True)
+    contact_notified_at: datetime | None = timestamp(nullable=True)

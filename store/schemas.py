@@ -6,7 +6,14 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from store.models import IntegrationState, MappingState, RefusalCode, RequestState, SpotVerdict
+from store.models import (
+    HealthProblem,
+    IntegrationState,
+    MappingState,
+    RefusalCode,
+    RequestState,
+    SpotVerdict,
+)
 
 
 class CompanyIn(BaseModel):
@@ -80,6 +87,10 @@ class MappingStatus(BaseModel):
     spot_id: str
     status: MappingState
     reason: str | None = None
+    problem: HealthProblem | None = Field(
+        default=None, description="Why the health check calls it degraded, as data."
+    )
+    checked_at: datetime | None = Field(default=None, description="Its last health check.")
 
 
 class IntegrationStatus(BaseModel):

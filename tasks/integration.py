@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from store import crud
 from store.db import session_scope
-from store.models import MappingState, SpotVerdict
+from store.models import SpotVerdict
 
 
 class IntegrationCheck(BaseModel):
@@ -31,11 +31,7 @@ async def check_existing_integration(request_id: int) -> IntegrationCheck:
         for line in lines:
             mapping = mapped.get(line.spot_id)
             # Live through an earlier request: skipped. Live through this one: a rerun.
-            if (
-                mapping is not None
-                and mapping.state == MappingState.live
-                and mapping.request_id != request_id
-            ):
+            if mapping is not None and mapping.is_live and mapping.request_id != request_id:
                 crud.set_verdict(
                     session,
                     line=line,

@@ -44,7 +44,9 @@ def _settle(session: Session, *, request_id: int) -> tuple[RequestState, str | N
     company = crud.get_company(session, company_id=request.company_id or 0)
     mappings = crud.request_mappings(session, request_id=request_id)
     waiting = [m.spot_id for m in mappings if m.state == MappingState.waiting_on_ops]
-    stuck = [m for m in mappings if m.state not in (MappingState.live, MappingState.waiting_on_ops)]
+    # A degraded mapping went live: the health check, not the request, looks after it.
+    settled = (MappingState.live, MappingState.degraded, MappingState.waiting_on_ops)
+    stuck = [m for m in mappings if m.state not in settled]
     retry = f"`hotspot-onboard retry {request_id}`"
     if stuck:
         problems = "; ".join(

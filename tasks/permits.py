@@ -100,7 +100,7 @@ def permit_request(permit: TestPermit) -> PermitRequest:
     return PermitRequest(
         external_id=permit.external_id,
         spot_id=permit.spot_id,
-        plate=settings.test_plate,
+        plate=permit.plate or settings.test_plate,
         province=settings.test_permit_province,
         country=settings.test_permit_country,
         start_time=permit.start_time,

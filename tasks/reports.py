@@ -33,7 +33,7 @@ from prefect.runtime import flow_run
 from store import crud
 from store.db import session_scope
 from store.models import MappingState, Phase, SpotVerdict
-from store.schemas import RequestOutcome
+from store.schemas import RequestOutcome, StatusReport
 from tasks.markdown import md_text
 from tasks.permits import SweptPermit
 
@@ -191,3 +191,36 @@ async def publish_sweep_report(
             f"{len(swept)} test permits revoked",
         )
     )
+
+
+async def publish_health_report() -> None:
+    """Every integration's mappings with their last health check, for ops: one table."""
+    with session_scope() as session:
+        rows = health_rows(crud.status_report(session))
+    degraded = sum(row["State"] == MappingState.degraded.label for row in rows)
+    await publish(
+        TableArtifact(
+            key=artifact_key(None, "integration-health"),
+            table=rows,
+            description=f"Integration health: {len(rows)} SpotIDs, {degraded} degraded",
+        )
+    )
+
+
+def health_rows(report: StatusReport) -> list[dict[str, str]]:
+    """One row per mapping of every integration, each cell Markdown."""
+    return [
+        {
+            "Company": md_text(integration.company),
+            "Location": md_text(mapping.location),
+            "SpotID": md_text(mapping.spot_id),
+            "State": mapping.status.label,
+            "Problem": mapping.problem.value if mapping.problem else "",
+            "Last check": (
+                f"{mapping.checked_at:%Y-%m-%d %H:%M} UTC" if mapping.checked_at else "never"
+            ),
+            "Why": md_text(mapping.reason or ""),
+        }
+        for integration in report.integrations
+        for mapping in integration.mappings
+    ]

@@ -101,6 +101,15 @@ def spot_view(
     if status == "rejected":
         why = customer_reason or "it cannot be used"
         return SpotView(location, spot_id, "Refused", None, why[:1].upper() + why[1:] + ".")
+    if status == MappingState.degraded:  # was live; the health check found it broken
+        return SpotView(
+            location,
+            spot_id,
+            "Interrupted",
+            None,
+            "HotSpot enforcement may not see Offstreet permits here right now; Offstreet is "
+            "restoring it and will email you if anything is needed from you.",
+        )
     if status.phase == Phase.waiting and customer_reason:  # a location or an operator
         why = customer_reason[:1].upper() + customer_reason[1:] + "."
         return SpotView(location, spot_id, "Waiting on Offstreet", None, why)

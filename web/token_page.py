@@ -20,6 +20,8 @@ from flows.questions import Question, open_question, store_token
 from hotspot import HotSpotUnavailable
 from store import crud
 from store.db import session_scope
+from store.models import HealthProblem
+from tasks.canary import try_renewed_token
 from tasks.token_link import TokenRefused, try_company_token, waiting_spots
 from trust.links import TokenLink, UsedLink, verify_token_link
 from web.security import CSRF_FIELD, check_csrf, csrf_token, form_session, keep_session
@@ -41,14 +43,20 @@ def _message(request: Request, status_code: int, title: str, message: str) -> Re
 
 
 def _waiting(link: TokenLink) -> tuple[str, list[tuple[str, str]]] | None:
-    """The company's name and the SpotIDs waiting on its token; None if the request no
-    longer waits on it (answered elsewhere, or gone on)."""
+    """The company's name and the SpotIDs waiting on its token (a new onboarding's, or live
+    ones whose token HotSpot now refuses); None if none waits on it any more (answered
+    elsewhere, or gone on)."""
     with session_scope() as session:
         request = crud.get_request(session, request_id=link.request_id)
-        if open_question(session, request) != Question.token:
-            return None
         company = crud.get_company(session, company_id=link.company_id)
-        return company.name, waiting_spots(session, link.request_id)
+        if open_question(session, request) == Question.token:
+            return company.name, waiting_spots(session, link.request_id)
+        renewing = crud.degraded_spots(
+            session, company_id=link.company_id, problem=HealthProblem.token_refused
+        )
+        if renewing:
+            return company.name, [(location.name, m.spot_id) for m, location in renewing]
+        return None
 
 
 def _render(
@@ -110,7 +118,8 @@ async def give_token(request: Request, token: str) -> Response:
         error = "Enter your company's HotSpot token, exactly as HotSpot gave it."
         return _render(request, link, company, spots, error=error, status_code=422)
     try:
-        await try_company_token(link.request_id, secret)
+        if not await try_renewed_token(link.company_id, secret):
+            await try_company_token(link.request_id, secret)
     except TokenRefused as refused:
         error = f"HotSpot did not accept this token: {refused}. Check it and enter it again."
         return _render(request, link, company, spots, error=error, status_code=422)
@@ -131,6 +140,14 @@ async def give_token(request: Request, token: str) -> Response:
     )
     for request_id in answered:
         await request.app.state.onboardings.start(request_id)
+    if not answered:  # a renewed token of a live integration: the next check restores it
+        return _message(
+            request,
+            200,
+            "Thank you: token received",
+            "HotSpot accepted your company's renewed token. Offstreet's next check of your "
+            "integration (daily) restores it; there is nothing more to do.",
+        )
     return _message(
         request,
         200,

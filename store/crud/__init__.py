@@ -20,6 +20,16 @@ from store.crud.companies import (
     set_company_token,
     upsert_company,
 )
+from store.crud.health import (
+    claim_health_notices,
+    degraded_spots,
+    health_history,
+    last_health_checks,
+    mappings_to_check,
+    permit_by_external_id,
+    record_health_check,
+    release_health_notices,
+)
 from store.crud.links import (
     close_token_links,
     company_request,
@@ -91,6 +101,14 @@ from store.crud.requests import (
 )
 
 __all__ = [
+    "claim_health_notices",
+    "degraded_spots",
+    "health_history",
+    "last_health_checks",
+    "mappings_to_check",
+    "permit_by_external_id",
+    "record_health_check",
+    "release_health_notices",
     "add_proposals",
     "claim_confirmation",
     "set_confirmed_as",

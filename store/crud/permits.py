@@ -39,9 +39,11 @@ def add_permit(
     with_company_token: bool,
     start_time: datetime,
     end_time: datetime,
+    plate: str | None = None,
 ) -> TestPermit:
     """Record a test permit before it is pushed, so a retried push reuses its external_id."""
     permit = TestPermit(
+        plate=plate,
         mapping_id=stored_id(mapping),
         spot_id=mapping.spot_id,
         external_id=external_id,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import Session, col, select
 
 from store.crud._base import location_key
 from store.crud.companies import company_locations
+from store.crud.health import last_health_checks
 from store.crud.mappings import (
     get_integration,
     integration_mappings,
@@ -16,6 +19,8 @@ from store.crud.mappings import (
 from store.crud.requests import get_request, list_requests, request_spots
 from store.models import (
     Company,
+    HealthCheck,
+    HealthProblem,
     IssuedLink,
     LinkPurpose,
     MappingState,
@@ -74,6 +79,7 @@ def request_outcome(session: Session, *, request_id: int) -> RequestOutcome:
 
 
 def status_report(session: Session) -> StatusReport:
+    checks = last_health_checks(session)
     integrations = [
         IntegrationStatus(
             company=company.name,
@@ -85,6 +91,8 @@ def status_report(session: Session) -> StatusReport:
                     spot_id=mapping.spot_id,
                     status=mapping.state,
                     reason=mapping.reason,
+                    problem=mapping.problem,
+                    checked_at=_checked_at(checks.get(mapping.id or 0)),
                 )
                 for mapping, location in integration_mappings(
                     session, integration_id=integration.id or 0
@@ -97,6 +105,10 @@ def status_report(session: Session) -> StatusReport:
         request_outcome(session, request_id=request.id or 0) for request in list_requests(session)
     ]
     return StatusReport(integrations=integrations, requests=requests)
+
+
+def _checked_at(check: HealthCheck | None) -> datetime | None:
+    return check.checked_at if check is not None else None
 
 
 OPEN_REQUEST_STATES = tuple(state for state in RequestState if not state.phase.is_final)
@@ -127,6 +139,8 @@ def company_standing(session: Session, *, company: Company) -> CompanyStanding:
                 standing = "live"
             elif mapping.state.phase == Phase.at_work:
                 standing = "testing"
+            elif mapping.problem == HealthProblem.token_refused:  # a renewed token
+                standing = "waiting_on_you"
             elif mapping.state == MappingState.waiting_on_ops:  # the company's token
                 standing = "waiting_on_you" if token_waits else "waiting_on_offstreet"
             else:

@@ -22,6 +22,8 @@ runner = CliRunner()
 SAMPLE = PROJECT_DIR / "demo/request.eml"
 SEED = PROJECT_DIR / "demo/companies.json"
 ACME_TOKEN = (PROJECT_DIR / "demo/acme-hotspot-token.txt").read_text().strip()
+# A live mapping the health check has not looked at yet.
+NEVER_CHECKED = {"reason": None, "problem": None, "checked_at": None}
 
 
 def test_parse_prints_the_request_as_json() -> None:
@@ -109,8 +111,8 @@ def test_onboard_waits_for_token_then_the_token_continues_it(store, hotspot) -> 
             "status": "live",
             "hotspot_operators": ["Northgate Parking"],
             "mappings": [
-                {"location": "Lot A", "spot_id": "14283", "status": "live", "reason": None},
-                {"location": "Lot B", "spot_id": "15320", "status": "live", "reason": None},
+                {"location": "Lot A", "spot_id": "14283", "status": "live", **NEVER_CHECKED},
+                {"location": "Lot B", "spot_id": "15320", "status": "live", **NEVER_CHECKED},
             ],
         }
     ]

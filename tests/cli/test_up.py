@@ -87,6 +87,8 @@ def test_up_serves_the_ui_with_everything_deployed_and_sigterm_leaves_nothing(
         assert (limit.limit, limit.slot_decay_per_second) == (20, 20.0)
         assert client.read_deployment_by_name(ONBOARDING_DEPLOYMENT).work_pool_name == WORK_POOL
         assert client.read_deployment_by_name("watch-inbox/watch-inbox")
+        health = client.read_deployment_by_name("check-integration-health/check-integration-health")
+        assert [s.schedule.cron for s in health.schedules] == ["0 6 * * *"]  # type: ignore[union-attr]
         names = sorted(a.name for a in client.read_automations())
     assert names == sorted([CRASH_DETECTION, *(name for name, *_ in NOTICES)])
 

@@ -281,3 +281,49 @@ async def test_config_and_reset(http: httpx.AsyncClient, sandbox: SandboxProcess
     state = sandbox.state()
     assert knobs == state["knobs"] and knobs["rate_limit"] == 7 and knobs["delay_max"] == 0
     assert state["permits"] == [] and state["requests"] == {} and state["lookups"] == {}
+
+
+AT_GARAGE_C = {"plate": "TEST123", "spot_id": "16001"}
+
+
+async def test_spot_changes_and_token_revocation_last_until_reset(
+    http: httpx.AsyncClient, sandbox: SandboxProcess
+) -> None:
+    changed = sandbox.change_spot("14283", active=False, operator="Riverside Lots")
+    assert (changed["active"], changed["operator"]) == (False, "Riverside Lots")
+    spot = (await http.get("/v1/spots/14283")).json()
+    assert (spot["active"], spot["operator"]) == (False, "Riverside Lots")
+    assert (await http.post("/v1/permits", json=permit_body())).status_code == 422
+
+    sandbox.change_spot("300001", operator="Bench Secure")  # a ranged spot too
+    assert (await http.get("/v1/spots/300001")).json()["operator"] == "Bench Secure"
+
+    assert sandbox.revoke_token(NORTHGATE_TOKEN) == {"revoked_by": ["Northgate Parking"]}
+    token = {"X-HotSpot-Company-Token": NORTHGATE_TOKEN}
+    refused = await http.post("/v1/permits", json=permit_body(spot_id="15320"), headers=token)
+    assert refused.status_code == 403
+
+    sandbox.change_spot("16001", shows_permits=False)
+    hidden = await http.post("/v1/permits", json=permit_body(spot_id="16001"))
+    assert hidden.status_code == 201
+    lookup = await http.get("/v1/enforcement/lookup", params=AT_GARAGE_C)
+    assert lookup.json()["valid"] is False
+
+    sandbox.reset()
+    assert (await http.get("/v1/spots/14283")).json()["active"] is True
+    assert (await http.get("/v1/spots/300001")).json()["operator"] == "Bench Parking"
+    again = await http.post("/v1/permits", json=permit_body(spot_id="15320"), headers=token)
+    assert again.status_code == 201
+    shown = await http.post("/v1/permits", json=permit_body(spot_id="16001"))
+    assert shown.status_code == 201
+    lookup = await http.get("/v1/enforcement/lookup", params=AT_GARAGE_C)
+    assert lookup.json()["valid"] is True
+
+
+def test_unknown_spot_changes_are_refused(sandbox: SandboxProcess) -> None:
+    with pytest.raises(httpx.HTTPStatusError) as unknown_field:
+        sandbox.change_spot("14283", colour="red")
+    assert unknown_field.value.response.status_code == 422
+    with pytest.raises(httpx.HTTPStatusError) as unknown_spot:
+        sandbox.change_spot("99999", active=False)
+    assert unknown_spot.value.response.status_code == 404

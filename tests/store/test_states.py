@@ -8,6 +8,8 @@ import pytest
 from cli.onboarding import EXIT_DONE, EXIT_REFUSED, EXIT_WAITING, exit_code
 from store.models import (
     AWAITING_APPROVAL,
+    HEALTH_CHECKED,
+    NOT_YET_VERIFIED,
     WAITING_ON_A_PERSON,
     IntegrationState,
     MappingState,
@@ -38,3 +40,9 @@ def test_exit_codes_read_the_phase() -> None:
     assert codes[RequestState.live] == EXIT_DONE
     assert {s for s, code in codes.items() if code == EXIT_WAITING} == set(WAITING_ON_A_PERSON)
     assert codes[RequestState.rejected] == codes[RequestState.failed] == EXIT_REFUSED
+
+
+def test_a_degraded_mapping_waits_on_a_person_and_is_checked_again() -> None:
+    assert MappingState.degraded.phase == Phase.waiting
+    assert set(HEALTH_CHECKED) == {MappingState.live, MappingState.degraded}
+    assert MappingState.degraded not in NOT_YET_VERIFIED  # onboarding runs never move it
