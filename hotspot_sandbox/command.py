@@ -47,6 +47,12 @@ def sandbox(
     rate_limit: Annotated[
         float, typer.Option(min=0.0, help="Requests per second per partner key; 0 is off.")
     ] = 0.0,
+    rate_limiter: Annotated[
+        str, typer.Option(help="How the limit counts: sliding, fixed (windows) or token (bucket).")
+    ] = "sliding",
+    rate_headers: Annotated[
+        bool, typer.Option(help="Announce the limit in RateLimit-* headers.")
+    ] = False,
     error_rate: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Share of transient 502/503 answers.")
     ] = 0.0,
@@ -70,12 +76,14 @@ def sandbox(
         delay_min=delay_min,
         delay_max=delay_max,
         rate_limit=rate_limit,
+        rate_limiter=rate_limiter,  # type: ignore[arg-type]  # the model refuses other values
+        rate_headers=rate_headers,
         error_rate=error_rate,
         lost_response_rate=lost_response_rate,
         latency_min=latency_min,
         latency_max=latency_max,
     )
-    limit = f"{rate_limit:g}/s" if rate_limit else "off"
+    limit = f"{rate_limit:g}/s {rate_limiter}" if rate_limit else "off"
     typer.echo(
         f"HotSpot sandbox on http://{host}:{port} (delay {delay}s, rate limit {limit}, "
         f"error rate {error_rate:g}, lost responses {lost_response_rate:g}, "
