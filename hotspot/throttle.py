@@ -115,12 +115,13 @@ class AdaptivePacer:
     (slow start). A 429 sets the estimate of HotSpot's limit to the lesser of the pace and the
     successes of the last second, and halves the pace (multiplicative decrease); successes then
     raise it quickly (additive increase) back to `HEADROOM` × the estimate and hold it there for
-    `PLATEAU_SECONDS`, after which it creeps up, faster each second, to find out whether the
+    a plateau (`PLATEAU_SECONDS`, doubled each time a probe finds the same limit, up to
+    `MAX_PLATEAU_SECONDS`), after which it creeps up, faster each second, to find out whether the
     limit has grown. So a 429 is a rare probe, not the pacing signal, and the pace stays below a
     fixed window's edge.
 
     A configured rate (HOTSPOT_RATE_LIMIT) is a ceiling and the first estimate: pacing starts at
-    `CONFIGURED_HEADROOM` of it and never goes above. `RateLimit-*` headers, when HotSpot sends
+    `HEADROOM` of it and never goes above. `RateLimit-*` headers, when HotSpot sends
     them, set the estimate outright, and `remaining=0` holds every request until the reset.
 
     Requests wait on a grid of slots one interval apart (no bursts after idling); a caller whose
@@ -132,11 +133,11 @@ class AdaptivePacer:
     MIN_RATE = 0.2
     DOUBLING_SECONDS = 1.0
     DECREASE = 0.5
-    HEADROOM = 0.9
-    CONFIGURED_HEADROOM = 0.95
+    HEADROOM = 0.95  # even pacing at this share of the limit fits in any one-second window
     RECOVERY = 1.0  # of the target per second, back up after a decrease
     PROBE = 0.02  # of the estimate per second, doubling each second of probing
-    PLATEAU_SECONDS = 15.0
+    PLATEAU_SECONDS = 20.0
+    MAX_PLATEAU_SECONDS = 300.0
     WINDOW = 1.0
 
     def __init__(
@@ -157,6 +158,7 @@ class AdaptivePacer:
         self._next_slot = 0.0
         self._blocked_until = 0.0
         self._changed_at = -math.inf  # the last decrease, hold or new estimate
+        self._plateau = self.PLATEAU_SECONDS
         self._counted_from = -math.inf  # successes before this say nothing of HotSpot's window
         self._epoch = 0
         self._succeeded: deque[float] = deque()
@@ -189,13 +191,12 @@ class AdaptivePacer:
                 self._rate = self._target()
 
     def _cap(self) -> float:
-        return self.CONFIGURED_HEADROOM * self._ceiling if self._ceiling else math.inf
+        return self.HEADROOM * self._ceiling if self._ceiling else math.inf
 
     def _target(self) -> float:
         """The plateau: a little under the estimate, never above the configured ceiling."""
         assert self._estimate is not None
-        headroom = self.CONFIGURED_HEADROOM if self._announced else self.HEADROOM
-        return min(self._cap(), max(self.MIN_RATE, headroom * self._estimate))
+        return min(self._cap(), max(self.MIN_RATE, self.HEADROOM * self._estimate))
 
     async def acquire(self) -> None:
         """Return at this caller's slot, once no hold is in force."""
@@ -236,10 +237,10 @@ class AdaptivePacer:
                 target = self._target()
                 if self._rate < target:
                     rate = min(target, self._rate + self.RECOVERY * target / self._rate)
-                elif self._announced or now - self._changed_at < self.PLATEAU_SECONDS:
+                elif self._announced or now - self._changed_at < self._plateau:
                     rate = target
                 else:  # probe, gently at first: has HotSpot's limit grown?
-                    probing = min(10.0, now - self._changed_at - self.PLATEAU_SECONDS)
+                    probing = min(10.0, now - self._changed_at - self._plateau)
                     rate = self._rate + self.PROBE * self._estimate * 2**probing / self._rate
             # Grow only while requests use the pace: a pace no request uses proves nothing.
             busy = self.START_RATE + 2.0 * len(self._succeeded)
@@ -261,6 +262,11 @@ class AdaptivePacer:
             counted = sum(1 for sent in self._succeeded if sent >= since)
             observed = min(self._rate, float(max(1, counted)))
             if self._estimate is not None and not self._announced:
+                probed = now - self._changed_at >= self._plateau
+                if probed and observed >= self.HEADROOM * self._estimate:  # the limit held
+                    self._plateau = min(self.MAX_PLATEAU_SECONDS, 2 * self._plateau)
+                else:
+                    self._plateau = self.PLATEAU_SECONDS
                 observed = min(observed, self._estimate)
             self._estimate, self._announced, self._from_ceiling = observed, False, False
             self._rate = max(self.MIN_RATE, min(self._cap(), self.DECREASE * observed))

@@ -81,24 +81,29 @@ def test_the_pace_recovers_to_a_plateau_under_the_estimate_then_probes() -> None
     assert pacer.rate == pytest.approx(AdaptivePacer.HEADROOM * estimate)  # still on it
     send_at_pace(pacer, clock, 3.0)
     assert pacer.rate > estimate  # probing whether the limit grew
+    pacer.refused(clock.now, 1.0)  # it did not: the next plateau is twice as long
+    assert pacer.estimate == pytest.approx(estimate)
+    clock.now += 1.0
+    send_at_pace(pacer, clock, AdaptivePacer.PLATEAU_SECONDS + 5)
+    assert pacer.rate == pytest.approx(AdaptivePacer.HEADROOM * estimate)
 
 
 def test_a_configured_rate_is_a_ceiling_never_exceeded() -> None:
     clock = Clock()
     pacer = AdaptivePacer(ceiling=20, clock=clock)
-    assert pacer.rate == pytest.approx(AdaptivePacer.CONFIGURED_HEADROOM * 20)
+    assert pacer.rate == pytest.approx(AdaptivePacer.HEADROOM * 20)
     send_at_pace(pacer, clock, 30.0)
-    assert pacer.rate == pytest.approx(AdaptivePacer.CONFIGURED_HEADROOM * 20)
+    assert pacer.rate == pytest.approx(AdaptivePacer.HEADROOM * 20)
     pacer.refused(clock.now)  # HotSpot allows less than configured: learn it
     assert pacer.estimate is not None and pacer.estimate <= 20
     send_at_pace(pacer, clock, 60.0)
-    assert pacer.rate <= AdaptivePacer.CONFIGURED_HEADROOM * 20
+    assert pacer.rate <= AdaptivePacer.HEADROOM * 20
 
 
 async def test_rate_limit_headers_set_the_estimate_and_remaining_zero_holds_until_reset() -> None:
     pacer = AdaptivePacer()
     pacer.announced(limit=30, remaining=7, reset=0.5)
-    assert pacer.estimate == 30 and pacer.rate <= AdaptivePacer.CONFIGURED_HEADROOM * 30
+    assert pacer.estimate == 30 and pacer.rate <= AdaptivePacer.HEADROOM * 30
     pacer.announced(limit=30, remaining=0, reset=0.3)
     started = time.monotonic()
     await pacer.acquire()
@@ -195,7 +200,7 @@ def test_every_client_of_a_key_shares_one_pacer_and_gate() -> None:
     key = key_id("https://hotspot.test", f"pk-{uuid.uuid4().hex}")
     pacer = shared_pacer(key, ceiling=10)
     assert pacer is shared_pacer(key, ceiling=10)
-    assert pacer.rate == pytest.approx(AdaptivePacer.CONFIGURED_HEADROOM * 10)
+    assert pacer.rate == pytest.approx(AdaptivePacer.HEADROOM * 10)
     assert shared_pacer(key).estimate is None  # a ceiling gone says nothing of HotSpot
     assert shared_gate(key) is shared_gate(key)
 
