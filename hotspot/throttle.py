@@ -136,7 +136,7 @@ class AdaptivePacer:
     HEADROOM = 0.95  # even pacing at this share of the limit fits in any one-second window
     RECOVERY = 1.0  # of the target per second, back up after a decrease
     PROBE = 0.02  # of the estimate per second, doubling each second of probing
-    PLATEAU_SECONDS = 20.0
+    PLATEAU_SECONDS = 60.0
     MAX_PLATEAU_SECONDS = 300.0
     WINDOW = 1.0
 
