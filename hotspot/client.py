@@ -222,7 +222,7 @@ class HotSpotClient:
         """Tell the pacer what this answer says about HotSpot's rate limit."""
         if response.status_code == 429:
             self._pacer.refused(sent_at, _retry_after(response))
-        else:
+        elif response.status_code < 500:  # an outage says nothing about the rate
             self._pacer.succeeded(sent_at)
         limit, remaining, reset = (_rate_header(response, name) for name in RATE_HEADERS)
         if limit is not None or remaining is not None:

@@ -201,18 +201,18 @@ class AdaptivePacer:
     async def acquire(self) -> None:
         """Return at this caller's slot, once no hold is in force."""
         while True:
+            held = self._gate.remaining()  # may read the hold file: outside the lock
             with self._lock:
                 now = self._clock()
                 epoch = self._epoch
-                slot = max(now, self._next_slot, self._blocked_until, now + self._gate.remaining())
+                slot = max(now + held, self._next_slot, self._blocked_until)
                 self._next_slot = slot + 1.0 / self._rate
             if slot > now:
                 await asyncio.sleep(slot - now)
+            held = self._gate.remaining()
             with self._lock:
-                now = self._clock()
-                if epoch == self._epoch and now >= self._blocked_until:
-                    if not self._gate.remaining():
-                        return
+                if not held and epoch == self._epoch and self._clock() >= self._blocked_until:
+                    return
 
     async def hold(self, seconds: float) -> None:
         """HotSpot said Retry-After: no request of this key goes for `seconds`."""
@@ -250,9 +250,10 @@ class AdaptivePacer:
         """A request sent at `sent_at` got a 429: learn the limit from it and slow down.
 
         The estimate is the successes sent in the last `WINDOW`, but only since the last
-        Retry-After ended (HotSpot's window restarted then, so those are exactly what it
-        counted), never more than the pace. Only the first 429 of requests sent after the last
-        slow-down counts; the others were already in flight when it came.
+        Retry-After ended (HotSpot's count began afresh about then), never more than the pace
+        or the last estimate: exact for a sliding window, a little high for fixed windows and
+        token buckets, which a later 429 corrects. Only the first 429 of requests sent after
+        the last slow-down counts; the others were already in flight when it came.
         """
         with self._lock:
             now = self._clock()

@@ -222,3 +222,22 @@ def test_the_hold_file_keeps_holds_per_hashed_key_and_never_the_key(tmp_path: Pa
     assert third_process.remaining() == 0
     first.close_for(0.2)
     assert third_process.remaining() > 0.1
+
+
+async def test_x_ratelimit_headers_with_a_unix_reset_hold_the_next_request() -> None:
+    sent: list[float] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(time.monotonic())
+        reset = f"{time.time() + 0.3:.3f}"  # as some APIs send it: a Unix time
+        headers = {"X-RateLimit-Limit": "30", "X-RateLimit-Remaining": "0"}
+        return httpx.Response(200, json=SPOT, headers={**headers, "X-RateLimit-Reset": reset})
+
+    key = f"pk-{uuid.uuid4().hex}"
+    async with HotSpotClient(
+        "https://hotspot.test", key, transport=httpx.MockTransport(answer)
+    ) as hotspot:
+        await hotspot.get_spot("14283")
+        await hotspot.get_spot("14283")
+    assert sent[1] - sent[0] >= 0.25
+    assert shared_pacer(key_id("https://hotspot.test", key)).estimate == 30
