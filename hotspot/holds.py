@@ -25,6 +25,7 @@ class HoldFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._warned = False
 
     def until(self, key: str) -> float:
         """Until when `key` is held (Unix time); 0 when the file says nothing about it."""
@@ -33,7 +34,7 @@ class HoldFile:
         except FileNotFoundError:
             return 0.0
         except OSError as exc:
-            logger.warning("cannot read the HotSpot hold file (%s)", type(exc).__name__)
+            self._warn_once(f"cannot read the HotSpot hold file ({type(exc).__name__})")
             return 0.0
         with os.fdopen(fd, "rb") as file:
             fcntl.flock(file, fcntl.LOCK_SH)
@@ -46,7 +47,7 @@ class HoldFile:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
-            logger.warning("cannot write the HotSpot hold file (%s)", type(exc).__name__)
+            self._warn_once(f"cannot write the HotSpot hold file ({type(exc).__name__})")
             return
         with os.fdopen(fd, "r+b") as file:
             fcntl.flock(file, fcntl.LOCK_EX)
@@ -59,6 +60,12 @@ class HoldFile:
             file.truncate()
             file.write(json.dumps(holds).encode())
             file.flush()
+
+    def _warn_once(self, message: str) -> None:
+        """Log a problem with the file once: it is read before every request."""
+        if not self._warned:
+            self._warned = True
+            logger.warning("%s; Retry-After holds stay within this process", message)
 
 
 def _parsed(raw: bytes) -> dict[str, float]:
