@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import math
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -326,3 +328,13 @@ async def test_config_and_reset(http: httpx.AsyncClient, sandbox: SandboxProcess
     state = sandbox.state()
     assert knobs == state["knobs"] and knobs["rate_limit"] == 7 and knobs["delay_max"] == 0
     assert state["permits"] == [] and state["requests"] == {} and state["lookups"] == {}
+
+
+def test_the_command_refuses_an_unknown_limiter_kind() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "hotspot_sandbox", "--rate-limiter", "leaky"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "sliding, fixed, token" in done.stderr
