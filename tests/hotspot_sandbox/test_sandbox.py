@@ -257,9 +257,9 @@ async def test_a_token_bucket_allows_its_burst_then_refills_at_the_rate(
     sandbox.configure(rate_limit=5, rate_limiter="token")
     burst = await asyncio.gather(*(http.get("/v1/spots/14283") for _ in range(8)))
     assert sorted(r.status_code for r in burst) == [200] * 5 + [429] * 3
-    await asyncio.sleep(0.45)  # two tokens back, not three
-    later = await asyncio.gather(*(http.get("/v1/spots/14283") for _ in range(3)))
-    assert sorted(r.status_code for r in later) == [200] * 2 + [429]
+    await asyncio.sleep(0.45)  # two tokens back (three if this machine is slow), not five
+    later = await asyncio.gather(*(http.get("/v1/spots/14283") for _ in range(5)))
+    assert 2 <= [r.status_code for r in later].count(200) <= 3
 
 
 async def test_rate_headers_announce_the_limit_the_remaining_and_the_reset(
