@@ -85,8 +85,9 @@ class Settings(BaseSettings):
         default=0,
         ge=0,
         validation_alias="HOTSPOT_RATE_LIMIT",
-        description="Requests per second this process sends at most; 0 means no client-side "
-        "limit (429 and Retry-After are honoured either way).",
+        description="Requests per second this process sends at most (it paces a little under "
+        "it); 0 means learn HotSpot's limit from its 429s and RateLimit headers. Retry-After "
+        "is honoured either way, by every process sharing the data dir.",
     )
 
     hotspot_task_retry_delays: list[float] = Field(

@@ -5,10 +5,9 @@ production. The D = 60 s verification-lag runs (a minute of waiting on the sandb
 propagation delay) go on in the background while the short lag runs, the parse and the intake
 benchmarks run; the overhead, bulk and many-requests benchmarks have the machine to themselves.
 
-Options: `--only NAME[,NAME]` (parse, hostile, corpus, intake, lag, overhead, bulk, many,
-health);
-`--runs N` and `--bulk-runs N`, the repetitions of the overhead (per store) and bulk
-benchmarks.
+Options: `--only NAME[,NAME]` (parse, hostile, corpus, intake, lag, overhead, bulk, pacing,
+many, health); `--runs N` and `--bulk-runs N`, the repetitions of the overhead (per store) and
+bulk benchmarks; `--pacing-spots N`, the size of each pacing run.
 """
 
 from __future__ import annotations
@@ -27,13 +26,16 @@ from stack.prefect import PrefectServer, asyncpg_url
 from stack.sandbox import SandboxProcess
 from testing.databases import throwaway_postgres
 
-ALL = ("parse", "hostile", "corpus", "intake", "lag", "overhead", "bulk", "many", "health")
+ALL = (
+    "parse", "hostile", "corpus", "intake", "lag", "overhead", "bulk", "pacing", "many", "health"
+)  # fmt: skip
 # The table's order: the issue's, then what is reported without a target.
 ORDER = (
     "intake",
     "parse",
     "verification",
     "bulk",
+    "pacing",
     "orchestration",
     "many",
     "health",
@@ -58,7 +60,7 @@ def table(figures: list[Figure]) -> str:
     return "\n".join("| " + " | ".join(row) + " |" for row in rows)
 
 
-def run(only: set[str], *, runs: int, bulk_runs: int) -> list[Figure]:
+def run(only: set[str], *, runs: int, bulk_runs: int, pacing_spots: int) -> list[Figure]:
     figures: list[Figure] = []
     if only <= {"parse", "hostile", "corpus"}:  # the parser alone: no servers to start
         if "parse" in only:
@@ -108,6 +110,9 @@ def run(only: set[str], *, runs: int, bulk_runs: int) -> list[Figure]:
         if "bulk" in only:
             say("bulk onboarding")
             figures += bulk.measure_bulk(server, sandbox, runs=bulk_runs, say=say)
+        if "pacing" in only:
+            say("pacing against each limiter kind")
+            figures += bulk.measure_pacing(server, sandbox, spots=pacing_spots, say=say)
         if "many" in only:
             say("many requests at once")
             figures += many.measure(server, say=say)
@@ -122,13 +127,16 @@ def main() -> int:
     parser.add_argument("--only", default=",".join(ALL), help="comma-separated: " + ", ".join(ALL))
     parser.add_argument("--runs", type=int, default=3, help="overhead runs per store")
     parser.add_argument("--bulk-runs", type=int, default=2, help="bulk onboarding runs")
+    parser.add_argument(
+        "--pacing-spots", type=int, default=bulk.PACING_SPOTS, help="SpotIDs per pacing run"
+    )
     args = parser.parse_args()
     only = {name.strip() for name in args.only.split(",") if name.strip()}
     if unknown := only - set(ALL):
         parser.error(f"unknown benchmarks: {', '.join(sorted(unknown))}")
     started = time.monotonic()
     about = machine()
-    figures = run(only, runs=args.runs, bulk_runs=args.bulk_runs)
+    figures = run(only, runs=args.runs, bulk_runs=args.bulk_runs, pacing_spots=args.pacing_spots)
     elapsed = time.monotonic() - started
     print()
     print(

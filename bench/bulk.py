@@ -6,6 +6,10 @@
   divided by the rate, plus the delay.
 - overhead: the same request with HotSpot answering at once; the wall time not covered by a
   HotSpot call in flight, per SpotID. Run on a SQLite and on a PostgreSQL store.
+- pacing: a bulk request (120 SpotIDs by default) against each kind of rate limiter the
+  sandbox has (sliding second, fixed one-second windows, token bucket; 20 req/s,
+  `Retry-After: 1`), with no rate configured (the client learns it) and with HOTSPOT_RATE_LIMIT
+  set to HotSpot's limit: wall time against the same bound as bulk, and the share of 429s.
 """
 
 from __future__ import annotations
@@ -29,10 +33,12 @@ SPOTS = 500
 RATE = 20.0
 DELAY = 5.0
 REQUESTS_PER_SPOT = 4  # GET spot, POST permit, GET lookup, DELETE permit
-# HotSpot's limit is known, so ops set HOTSPOT_RATE_LIMIT, a little under it: at exactly the
-# limit, arrival jitter puts a 21st request in some one-second window now and then, and each
-# 429 holds every request of the key for its Retry-After (a whole second).
-CLIENT = {"HOTSPOT_RATE_LIMIT": str(0.9 * RATE)}
+# HotSpot's limit is known, so ops set HOTSPOT_RATE_LIMIT to it; the client paces a little
+# under it: at exactly the limit, arrival jitter puts a 21st request in some one-second window
+# now and then, and each 429 holds every request of the key for its Retry-After (a second).
+CLIENT = {"HOTSPOT_RATE_LIMIT": str(RATE)}
+LIMITERS = ("sliding", "fixed", "token")
+PACING_SPOTS = 120
 
 
 def bulk_spec(count: int = SPOTS, *, first: int = 300000) -> dict[str, Any]:
@@ -81,7 +87,7 @@ def one_run(
     sandbox: SandboxProcess,
     *,
     store: str,
-    knobs: dict[str, float],
+    knobs: dict[str, float | str],
     name: str,
     spec: dict[str, Any],
     client: dict[str, str] | None = None,
@@ -212,4 +218,62 @@ def measure_overhead(
                     {"postgresql_runs": details},
                 )
             )
+    return figures
+
+
+def measure_pacing(
+    server: PrefectServer,
+    sandbox: SandboxProcess,
+    *,
+    spots: int = PACING_SPOTS,
+    say: Callable[[str], None],
+) -> list[Figure]:
+    """Bulk wall time and 429s against each limiter kind, unconfigured and configured."""
+    bound = spots * REQUESTS_PER_SPOT / RATE + DELAY
+    figures = []
+    for configured in (False, True):
+        ratios, shares, details = [], [], []
+        for kind in LIMITERS:
+            result = one_run(
+                server,
+                sandbox,
+                store="sqlite",
+                knobs={"rate_limit": RATE, "delay": DELAY, "rate_limiter": kind},
+                name=f"pacing-{kind}-{'configured' if configured else 'learned'}",
+                spec=bulk_spec(spots),
+                client=CLIENT if configured else {"HOTSPOT_RATE_LIMIT": "0"},
+            )
+            run, hotspot = result["runs"][0], result["hotspot"]
+            sent = sum(sum(codes.values()) for codes in hotspot["requests"].values())
+            ratios.append(run["wall"] / bound)
+            shares.append(hotspot["rate_limited"] / max(1, sent))
+            details.append(
+                {
+                    "limiter": kind,
+                    "wall_s": round(run["wall"], 2),
+                    "ratio": round(ratios[-1], 3),
+                    "state": run["state"],
+                    "requests_sent": sent,
+                    "rate_limited_429": hotspot["rate_limited"],
+                    "max_requests_in_one_second": hotspot["max_requests_in_one_second"],
+                }
+            )
+            say(f"pacing ({'configured' if configured else 'no rate set'}): {details[-1]}")
+        ratio_target, share_target = (1.1, 0.01) if configured else (1.25, 0.02)
+        all_live = all(d["state"] == "live" for d in details)
+        measured = "; ".join(
+            f"{d['limiter']} {d['ratio']:.2f}×, {d['rate_limited_429']}×429 of "
+            f"{d['requests_sent']} ({share:.1%})"
+            for d, share in zip(details, shares, strict=True)
+        )
+        figures.append(
+            Figure(
+                f"pacing ({spots} SpotIDs, 20 req/s, D = 5 s, "
+                f"{'HOTSPOT_RATE_LIMIT=20' if configured else 'no rate configured'})",
+                f"{measured}; bound {bound:.0f} s" + ("" if all_live else "; not all live"),
+                f"≤ {ratio_target}× bound, ≤ {share_target:.0%} 429s, each limiter",
+                all_live and max(ratios) <= ratio_target and max(shares) <= share_target,
+                {"bound_s": bound, "runs": details},
+            )
+        )
     return figures

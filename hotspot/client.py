@@ -2,7 +2,9 @@
 
 Transient faults (429, 5xx, timeouts, connection errors, bodies that are not the documented
 JSON) are retried here with exponential backoff and full jitter; a 429 or 503 `Retry-After`
-holds every client of this process sharing the partner key (see `hotspot.throttle`).
+holds every client of this process sharing the partner key (and, with a hold file, every
+process of the machine). Requests are paced per partner key by `hotspot.throttle.AdaptivePacer`,
+which learns HotSpot's limit from its 429s and `RateLimit-*` headers when no rate is configured.
 Documented 4xx errors are raised at once as `HotSpotAPIError` subclasses.
 """
 
@@ -12,7 +14,9 @@ import asyncio
 import logging
 import math
 import random
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -26,12 +30,13 @@ from hotspot.errors import (
     api_error_class,
 )
 from hotspot.models import Lookup, Permit, PermitRequest, Spot
-from hotspot.throttle import Limiter, key_id, shared_bucket, shared_gate
+from hotspot.throttle import Limiter, key_id, shared_gate, shared_pacer
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 TOKEN_HEADER = "X-HotSpot-Company-Token"
+RATE_HEADERS = ("Limit", "Remaining", "Reset")  # RateLimit-* or X-RateLimit-*, when sent
 
 
 class _SpotList(BaseModel):
@@ -56,7 +61,10 @@ class HotSpotClient:
         max_concurrency: int = 8,
         rate_limit: float = 0.0,
         limiter: Limiter | None = None,
+        holds_file: Path | None = None,
     ) -> None:
+        """`rate_limit` > 0 caps the pace (0: learn HotSpot's limit); `limiter` paces on top,
+        e.g. across workers; `holds_file` shares Retry-After holds with other processes."""
         self._base_url = base_url.rstrip("/")
         self._partner_key = partner_key
         self._transport = transport
@@ -66,8 +74,9 @@ class HotSpotClient:
         self._backoff_max = backoff_max
         self._semaphore = asyncio.Semaphore(max_concurrency)
         key = key_id(self._base_url, partner_key)
-        self._gate = shared_gate(key)
-        self._limiter = limiter or (shared_bucket(key, rate_limit) if rate_limit > 0 else None)
+        self._gate = shared_gate(key, holds_file)
+        self._pacer = shared_pacer(key, ceiling=rate_limit)
+        self._limiter = limiter
         self._http: httpx.AsyncClient | None = None
 
     def __repr__(self) -> str:
@@ -168,8 +177,9 @@ class HotSpotClient:
         return max(random.uniform(0, ceiling), exc.retry_after or 0.0)
 
     async def _wait_turn(self) -> None:
-        """Wait out any Retry-After, then for a rate slot, then any Retry-After begun meanwhile."""
-        await self._gate.wait()
+        """Wait for the key's pace slot (after any Retry-After), then for the injected limiter
+        and any Retry-After begun meanwhile."""
+        await self._pacer.acquire()
         if self._limiter is not None:
             await self._limiter.acquire()
             await self._gate.wait()
@@ -188,6 +198,7 @@ class HotSpotClient:
             raise RuntimeError("use the client as `async with HotSpotClient(...) as hotspot:`")
         async with self._semaphore:
             await self._wait_turn()
+            sent_at = time.monotonic()
             try:
                 response = await self._http.request(
                     method, path, params=params, json=json, headers=headers
@@ -204,7 +215,18 @@ class HotSpotClient:
                     code="connection_error",
                 ) from exc
         logger.debug("HotSpot %s %s -> %d", method, path, response.status_code)
+        self._learn(response, sent_at)
         return self._parse(response, method, path, parse)
+
+    def _learn(self, response: httpx.Response, sent_at: float) -> None:
+        """Tell the pacer what this answer says about HotSpot's rate limit."""
+        if response.status_code == 429:
+            self._pacer.refused(sent_at, _retry_after(response))
+        elif response.status_code < 500:  # an outage says nothing about the rate
+            self._pacer.succeeded(sent_at)
+        limit, remaining, reset = (_rate_header(response, name) for name in RATE_HEADERS)
+        if limit is not None or remaining is not None:
+            self._pacer.announced(limit=limit, remaining=remaining, reset=reset)
 
     def _parse(
         self, response: httpx.Response, method: str, path: str, parse: Callable[[Any], T]
@@ -262,6 +284,21 @@ def _retry_after(response: httpx.Response) -> float | None:
     except (KeyError, ValueError):
         return None
     return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def _rate_header(response: httpx.Response, name: str) -> float | None:
+    """A `RateLimit-<name>` (or `X-RateLimit-<name>`) header as a number, or None.
+
+    A reset that looks like a Unix time (as some APIs send) becomes seconds from now.
+    """
+    raw = response.headers.get(f"RateLimit-{name}") or response.headers.get(f"X-RateLimit-{name}")
+    try:
+        value = float((raw or "").split(",")[0].split(";")[0])
+    except ValueError:
+        return None
+    if not math.isfinite(value) or value < 0:
+        return None
+    return value - time.time() if name == "Reset" and value > 1e9 else value
 
 
 def _kind(exc: HotSpotError) -> str:

@@ -4,7 +4,7 @@ serve the HotSpot sandbox locally until Ctrl-C."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal, cast
 
 import typer
 from pydantic import SecretStr
@@ -12,6 +12,7 @@ from pydantic import SecretStr
 from hotspot_sandbox.config import SandboxSettings
 
 configured = SandboxSettings()
+LIMITERS = ("sliding", "fixed", "token")  # the `rate_limiter` knob's values
 
 
 def parse_range(text: str, *, option: str) -> tuple[float, float]:
@@ -47,6 +48,12 @@ def sandbox(
     rate_limit: Annotated[
         float, typer.Option(min=0.0, help="Requests per second per partner key; 0 is off.")
     ] = 0.0,
+    rate_limiter: Annotated[
+        str, typer.Option(help="How the limit counts: sliding, fixed (windows) or token (bucket).")
+    ] = "sliding",
+    rate_headers: Annotated[
+        bool, typer.Option(help="Announce the limit in RateLimit-* headers.")
+    ] = False,
     error_rate: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Share of transient 502/503 answers.")
     ] = 0.0,
@@ -61,6 +68,11 @@ def sandbox(
     """Run a local HotSpot that fails on purpose, for the demo, benchmarks and tests."""
     from hotspot_sandbox.server import SandboxConfig, serve  # FastAPI: only this command needs it
 
+    if rate_limiter not in LIMITERS:
+        raise typer.BadParameter(
+            f"expected one of {', '.join(LIMITERS)}, got {rate_limiter!r}",
+            param_hint="--rate-limiter",
+        )
     delay_min, delay_max = parse_range(delay, option="--delay")
     latency_min, latency_max = parse_range(latency, option="--latency")
     key = SecretStr(partner_key) if partner_key else configured.partner_key
@@ -70,12 +82,14 @@ def sandbox(
         delay_min=delay_min,
         delay_max=delay_max,
         rate_limit=rate_limit,
+        rate_limiter=cast(Literal["sliding", "fixed", "token"], rate_limiter),
+        rate_headers=rate_headers,
         error_rate=error_rate,
         lost_response_rate=lost_response_rate,
         latency_min=latency_min,
         latency_max=latency_max,
     )
-    limit = f"{rate_limit:g}/s" if rate_limit else "off"
+    limit = f"{rate_limit:g}/s {rate_limiter}" if rate_limit else "off"
     typer.echo(
         f"HotSpot sandbox on http://{host}:{port} (delay {delay}s, rate limit {limit}, "
         f"error rate {error_rate:g}, lost responses {lost_response_rate:g}, "

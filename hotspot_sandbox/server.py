@@ -5,7 +5,8 @@ failure the contract warns about reproducible; they apply to `/v1` routes only. 
 is the control API (no auth): health, state, runtime knob changes and reset.
 
 In front of every `/v1` request, in this order: latency, the partner key (401), the rate limit
-(429 with `Retry-After`), injected faults (502 HTML or 503 JSON, sometimes with `Retry-After`);
+(429 with `Retry-After`; counted as the `rate_limiter` knob says, announced in `RateLimit-*`
+headers if `rate_headers`), injected faults (502 HTML or 503 JSON, sometimes with `Retry-After`);
 after the route has done its work, a lost response (504 HTML, the write stays committed).
 
 The quiet failure: a permit at a spot whose operator requires a company token, pushed without
@@ -207,14 +208,16 @@ async def _through_knobs(
     expected = f"Bearer {request.app.state.partner_key.get_secret_value()}".encode()
     if not hmac.compare_digest(request.headers.get("authorization", "").encode(), expected):
         return _error(401, "unauthorized", "missing or wrong partner key"), None
-    if (retry_after := state.admit()) is not None:
-        headers = {"Retry-After": str(retry_after)}
+    retry_after, rate_headers = state.admit()
+    if retry_after is not None:
+        headers = {"Retry-After": str(retry_after), **rate_headers}
         return _error(429, "rate_limited", "too many requests for this key", **headers), None
     if random.random() < knobs.error_rate:
         return _injected_fault(), "error"
     response = await call_next(request)
     if random.random() < knobs.lost_response_rate:
         return HTMLResponse(GATEWAY_TIMEOUT, status_code=504), "lost"
+    response.headers.update(rate_headers)
     return response, None
 
 

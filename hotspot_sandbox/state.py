@@ -6,6 +6,7 @@ whether the app runs on one event loop (uvicorn) or is driven from several threa
 
 from __future__ import annotations
 
+import math
 import random
 import secrets
 import threading
@@ -13,7 +14,7 @@ import time
 from collections import Counter, deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -37,7 +38,18 @@ class Knobs(BaseModel):
     delay_min: float = Field(default=0.0, ge=0, description="Propagation delay, seconds.")
     delay_max: float = Field(default=0.0, ge=0)
     rate_limit: float = Field(
-        default=0.0, ge=0, description="Requests per sliding second per partner key; 0 is off."
+        default=0.0, ge=0, description="Requests per second per partner key; 0 is off."
+    )
+    rate_limiter: Literal["sliding", "fixed", "token"] = Field(
+        default="sliding",
+        description="How the rate limit counts: a sliding second, fixed one-second windows "
+        "(bursts at window edges pass, then a 429 comes early), or a token bucket holding "
+        "`rate_limit` tokens refilled at `rate_limit` per second.",
+    )
+    rate_headers: bool = Field(
+        default=False,
+        description="Announce the limit on every /v1 answer: RateLimit-Limit, -Remaining and "
+        "-Reset (whole seconds until the count frees up).",
     )
     error_rate: float = Field(default=0.0, ge=0, le=1, description="Share of 502/503 answers.")
     lost_response_rate: float = Field(
@@ -75,8 +87,12 @@ class _Counters:
 
     requests: Counter[tuple[str, int]]
     lookups: Counter[str]
-    window: deque[float]
+    window: deque[float]  # admitted in the last second, whatever the limiter
     rate_limited: int = 0
+    fixed_start: float = 0.0
+    fixed_count: int = 0
+    tokens: float = 0.0
+    tokens_at: float = -math.inf
     errors_injected: int = 0
     responses_lost: int = 0
     max_per_second: int = 0
@@ -115,23 +131,50 @@ class SandboxState:
             self._counters = _Counters(Counter(), Counter(), deque())
             return knobs
 
-    def admit(self) -> int | None:
-        """Count a /v1 request against the sliding one-second window.
+    def admit(self) -> tuple[int | None, dict[str, str]]:
+        """Count a /v1 request against the rate limit, as the `rate_limiter` knob counts.
 
-        Returns None when it may proceed, else the whole seconds (at least 1) to put in
-        `Retry-After`. At most ceil(rate_limit) requests are admitted in any one second.
+        Returns (None when it may proceed, else the whole seconds (at least 1) to put in
+        `Retry-After`; the `RateLimit-*` headers to send, if the knobs ask for them).
         """
         now = time.monotonic()
         with self._lock:
-            window, limit = self._counters.window, self.knobs.rate_limit
+            counters, knobs = self._counters, self.knobs
+            window, limit = counters.window, knobs.rate_limit
             while window and window[0] <= now - 1.0:
                 window.popleft()
-            if limit > 0 and len(window) >= limit:
-                self._counters.rate_limited += 1
-                return max(1, int(window[0] + 1.0 - now + 0.999))
+            allowed, remaining, reset = True, math.inf, 0.0
+            if limit > 0 and knobs.rate_limiter == "sliding":
+                allowed = len(window) < limit
+                remaining = limit - len(window) - allowed
+                reset = window[0] + 1.0 - now if window else 1.0
+            elif limit > 0 and knobs.rate_limiter == "fixed":
+                start = math.floor(now)
+                if start != counters.fixed_start:
+                    counters.fixed_start, counters.fixed_count = start, 0
+                allowed = counters.fixed_count < limit
+                counters.fixed_count += allowed
+                remaining, reset = limit - counters.fixed_count, start + 1.0 - now
+            elif limit > 0:  # a token bucket, full at first
+                refill = (now - counters.tokens_at) * limit
+                counters.tokens = min(limit, counters.tokens + refill)
+                counters.tokens_at = now
+                allowed = counters.tokens >= 1
+                counters.tokens -= allowed
+                remaining, reset = counters.tokens, max(0.0, 1 - counters.tokens) / limit
+            headers = {}
+            if knobs.rate_headers and limit > 0:
+                headers = {
+                    "RateLimit-Limit": str(math.ceil(limit)),
+                    "RateLimit-Remaining": str(max(0, math.floor(remaining))),
+                    "RateLimit-Reset": str(math.ceil(reset)),
+                }
+            if not allowed:
+                counters.rate_limited += 1
+                return max(1, math.ceil(reset)), headers
             window.append(now)
-            self._counters.max_per_second = max(self._counters.max_per_second, len(window))
-            return None
+            counters.max_per_second = max(counters.max_per_second, len(window))
+            return None, headers
 
     def record(self, route: str, status: int, *, fault: str | None = None) -> None:
         """Count an answered /v1 request by route and status, and the fault injected, if any."""

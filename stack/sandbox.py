@@ -12,16 +12,16 @@ import httpx
 from hotspot_sandbox import SANDBOX_PARTNER_KEY
 from stack.process import LOCALHOST, Service, free_port
 
-Knob = float | tuple[float, float]
+Knob = float | str | tuple[float, float]
 
 
-def _expanded(knobs: dict[str, Knob]) -> dict[str, float]:
+def _expanded(knobs: dict[str, Knob]) -> dict[str, float | str]:
     """`delay=2` or `delay=(1, 5)` (likewise `latency`) as the sandbox's *_min/*_max knobs."""
-    expanded: dict[str, float] = {}
+    expanded: dict[str, float | str] = {}
     for name, value in knobs.items():
         if isinstance(value, tuple):
             expanded |= {f"{name}_min": value[0], f"{name}_max": value[1]}
-        elif name in ("delay", "latency"):
+        elif name in ("delay", "latency") and not isinstance(value, str):
             expanded |= {f"{name}_min": value, f"{name}_max": value}
         else:
             expanded[name] = value
@@ -60,7 +60,8 @@ class SandboxProcess(Service):
         self._control = httpx.Client(base_url=f"{self.url}/_sandbox", timeout=10.0)
 
     def configure(self, **knobs: Knob) -> dict[str, Any]:
-        """Change knobs at runtime: rate_limit=5, error_rate=0.3, delay=2 or delay=(1, 5), ..."""
+        """Change knobs at runtime: rate_limit=5, rate_limiter="fixed", rate_headers=True,
+        error_rate=0.3, delay=2 or delay=(1, 5), ..."""
         return self._post("/config", _expanded(knobs))
 
     def reset(self, **knobs: Knob) -> dict[str, Any]:

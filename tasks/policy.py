@@ -22,6 +22,9 @@ from prefect.concurrency.asyncio import rate_limit
 from hotspot import HotSpotClient, HotSpotUnavailable, Limiter
 from settings import Settings, settings
 
+# HotSpot's Retry-After holds, shared by every process using this data dir (hotspot.holds).
+HOLDS_FILE = "hotspot-holds.json"
+
 
 def is_transient(task: Task[Any, Any], task_run: TaskRun, state: State[Any]) -> bool:
     """Retry a task only for HotSpot faults that outlived the client's own retries.
@@ -126,6 +129,7 @@ def hotspot_client(
         max_concurrency=configured.hotspot_max_concurrency,
         rate_limit=configured.hotspot_rate_limit,
         limiter=_wiring.limiter or shared_limit(configured),
+        holds_file=configured.data_dir / HOLDS_FILE,
     )
 
 

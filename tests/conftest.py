@@ -9,6 +9,7 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 from prefect.testing.utilities import prefect_test_harness
 
+from hotspot import throttle
 from settings import PROJECT_DIR, settings
 from stack.sandbox import SandboxProcess
 from store import crud
@@ -37,6 +38,14 @@ def prefect_server() -> Iterator[None]:
     """A temporary Prefect API for the session, so flow runs are recorded as in production."""
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(autouse=True)
+def fresh_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with HotSpot's limit unlearned: what one test taught the process's
+    pacer (a sandbox limit, a ceiling) must not slow the next."""
+    monkeypatch.setattr(throttle, "_pacers", {})
+    monkeypatch.setattr(throttle, "_gates", {})
 
 
 @pytest.fixture(scope="session")

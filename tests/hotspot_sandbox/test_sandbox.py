@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import math
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -233,6 +236,50 @@ async def test_rate_limit_answers_429_with_retry_after(
     assert state["rate_limited"] == 5 and state["max_requests_in_one_second"] == 3
 
 
+async def test_fixed_windows_let_a_burst_through_at_the_window_edge(
+    http: httpx.AsyncClient, sandbox: SandboxProcess
+) -> None:
+    sandbox.configure(rate_limit=5, rate_limiter="fixed")
+    # The sandbox's windows are whole seconds of the machine's monotonic clock (ours too).
+    await asyncio.sleep(math.floor(time.monotonic()) + 1.75 - time.monotonic())
+    late = await asyncio.gather(*(http.get("/v1/spots/14283") for _ in range(5)))
+    await asyncio.sleep(math.floor(time.monotonic()) + 1.05 - time.monotonic())
+    early = await asyncio.gather(*(http.get("/v1/spots/14283") for _ in range(6)))
+    assert [r.status_code for r in late] == [200] * 5
+    assert sorted(r.status_code for r in early) == [200] * 5 + [429]
+    state = sandbox.state()
+    assert state["rate_limited"] == 1 and state["max_requests_in_one_second"] == 10
+
+
+async def test_a_token_bucket_allows_its_burst_then_refills_at_the_rate(
+    http: httpx.AsyncClient, sandbox: SandboxProcess
+) -> None:
+    sandbox.configure(rate_limit=5, rate_limiter="token")
+    burst = await asyncio.gather(*(http.get("/v1/spots/14283") for _ in range(8)))
+    assert sorted(r.status_code for r in burst) == [200] * 5 + [429] * 3
+    await asyncio.sleep(0.45)  # two tokens back (three if this machine is slow), not five
+    later = await asyncio.gather(*(http.get("/v1/spots/14283") for _ in range(5)))
+    assert 2 <= [r.status_code for r in later].count(200) <= 3
+
+
+async def test_rate_headers_announce_the_limit_the_remaining_and_the_reset(
+    http: httpx.AsyncClient, sandbox: SandboxProcess
+) -> None:
+    sandbox.configure(rate_limit=3, rate_headers=True)
+    answers = [await http.get("/v1/spots/14283") for _ in range(4)]
+    assert [r.headers["RateLimit-Limit"] for r in answers] == ["3"] * 4
+    assert [r.headers["RateLimit-Remaining"] for r in answers] == ["2", "1", "0", "0"]
+    assert answers[-1].status_code == 429 and int(answers[-1].headers["RateLimit-Reset"]) >= 1
+    sandbox.configure(rate_headers=False)
+    assert "RateLimit-Limit" not in (await http.get("/v1/spots/14283")).headers
+
+
+def test_an_unknown_limiter_kind_is_refused(sandbox: SandboxProcess) -> None:
+    with pytest.raises(httpx.HTTPStatusError) as refused:
+        sandbox.configure(rate_limiter="leaky")
+    assert refused.value.response.status_code == 422
+
+
 async def test_error_rate_injects_502_html_and_503_json(
     http: httpx.AsyncClient, sandbox: SandboxProcess
 ) -> None:
@@ -327,3 +374,13 @@ def test_unknown_spot_changes_are_refused(sandbox: SandboxProcess) -> None:
     with pytest.raises(httpx.HTTPStatusError) as unknown_spot:
         sandbox.change_spot("99999", active=False)
     assert unknown_spot.value.response.status_code == 404
+
+
+def test_the_command_refuses_an_unknown_limiter_kind() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "hotspot_sandbox", "--rate-limiter", "leaky"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "sliding, fixed, token" in done.stderr

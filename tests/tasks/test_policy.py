@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 from prefect.states import Failed
 
 from hotspot import HotSpotUnavailable, SpotNotFound
 from settings import Settings
-from tasks.policy import hotspot_client, is_transient, wired_hotspot
+from tasks.policy import HOLDS_FILE, hotspot_client, is_transient, wired_hotspot
 from tasks.validate import validate_spot_ids
 
 
@@ -58,3 +60,10 @@ async def test_every_client_is_built_with_the_wired_transport_and_limiter() -> N
     assert asked == ["/v1/spots/14283"] * 2 and limiter.acquired == 2
     hotspot = hotspot_client(configured=configured)  # after the block: the network again
     assert hotspot._transport is None and hotspot._limiter is None
+
+
+def test_every_client_shares_retry_after_holds_through_the_data_dir(tmp_path: Path) -> None:
+    configured = Settings(HOTSPOT_API_URL="http://127.0.0.1:9", OFFSTREET_DATA_DIR=str(tmp_path))
+    hotspot = hotspot_client(configured=configured)
+    assert hotspot._gate.holds is not None
+    assert hotspot._gate.holds.path == tmp_path / HOLDS_FILE
