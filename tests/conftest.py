@@ -20,6 +20,8 @@ from tasks.permits import issue_test_permits
 from tasks.validate import validate_spot_ids
 from tasks.verify import verify_test_permits
 from testing.databases import database
+from testing.demo import OPS
+from tests.servers.smtp import SmtpCapture
 
 # The tasks that call HotSpot: tests keep their retry policy but not its minutes of waiting.
 HOTSPOT_TASKS = (validate_spot_ids, issue_test_permits, verify_test_permits, mark_live)
@@ -120,3 +122,13 @@ def give_token() -> Callable[[str, str], None]:
             crud.set_company_token(session, company=found, token=token)
 
     return store_token
+
+
+@pytest.fixture
+def mail(smtp_capture: SmtpCapture, monkeypatch: pytest.MonkeyPatch) -> SmtpCapture:
+    """Offstreet's mail (to customers, and ops notices to OPS) sent to the SMTP capture."""
+    monkeypatch.setattr(settings, "smtp_host", smtp_capture.host)
+    monkeypatch.setattr(settings, "smtp_port", smtp_capture.port)
+    monkeypatch.setattr(settings, "smtp_security", "none")
+    monkeypatch.setattr(settings, "ops_notify_email", [OPS])
+    return smtp_capture

@@ -17,11 +17,11 @@ from settings import PROJECT_DIR
 from store import crud
 from store.db import session_scope
 from tasks.intake import record_request
+from testing.demo import ACME_TOKEN
 
 runner = CliRunner()
 SAMPLE = PROJECT_DIR / "demo/request.eml"
 SEED = PROJECT_DIR / "demo/companies.json"
-ACME_TOKEN = (PROJECT_DIR / "demo/acme-hotspot-token.txt").read_text().strip()
 # A live mapping the health check has not looked at yet.
 NEVER_CHECKED = {"reason": None, "problem": None, "checked_at": None}
 

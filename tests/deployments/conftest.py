@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from settings import PROJECT_DIR, settings
+from settings import settings
 from stack.prefect import ONBOARDING_DEPLOYMENT, asyncpg_url
 from testing.databases import throwaway_postgres
 from testing.stack import DeployedStack, deployed_stack
 
-ACME_TOKEN = (PROJECT_DIR / "demo/acme-hotspot-token.txt").read_text().strip()
 RATE = 10.0
 # Quick enough to wait for: the token question comes after 3 s of polling.
 QUICK = {

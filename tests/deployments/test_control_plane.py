@@ -14,8 +14,8 @@ from prefect.input.actions import acreate_flow_run_input, aread_flow_run_input
 from store import crud
 from store.db import session_scope
 from testing.cli import CLI
+from testing.demo import ACME_TOKEN
 from testing.stack import DeployedStack
-from tests.deployments.conftest import ACME_TOKEN
 
 
 def hotspot_onboard(

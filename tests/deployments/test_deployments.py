@@ -15,9 +15,10 @@ from prefect.states import Scheduled
 from store import crud
 from store.db import session_scope
 from store.models import PermitState
+from testing.demo import ACME_TOKEN
 from testing.onboarding import launch, submit, wait_for_state
 from testing.stack import DeployedStack
-from tests.deployments.conftest import ACME_TOKEN, RATE
+from tests.deployments.conftest import RATE
 
 
 async def test_request_runs_to_live_on_a_worker(stack: DeployedStack, hotspot) -> None:

@@ -19,12 +19,11 @@ from settings import Settings
 from stack.automations import CRASH_DETECTION, NOTICES, configure_notifications
 from stack.prefect import ONBOARDING_DEPLOYMENT
 from testing.cli import CLI
+from testing.demo import OPS
 from testing.onboarding import launch, submit, wait_for_state
 from testing.stack import DeployedStack
 from tests.servers.fixtures import SMTP_USER
 from tests.servers.smtp import SmtpCapture
-
-OPS = "ops@offstreet.example"
 
 
 class WebhookCapture(ThreadingHTTPServer):

@@ -17,8 +17,9 @@ from store import crud
 from store.db import session_scope
 from store.models import RequestState
 from testing.databases import throwaway_postgres
+from testing.demo import ACME_TOKEN
 from testing.stack import DeployedStack, deployed_stack
-from tests.deployments.conftest import ACME_TOKEN, QUICK, RATE
+from tests.deployments.conftest import QUICK, RATE
 from tests.deployments.test_control_plane import hotspot_onboard, request_file, runs_of
 from tests.servers.smtp import SmtpCapture
 from tests.web.conftest import csrf_of

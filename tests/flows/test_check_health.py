@@ -4,7 +4,6 @@ once, kept in the history, and a fix makes the mapping live again."""
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -17,7 +16,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from pydantic import SecretStr
 
 from flows.check_health import check_integration_health
-from settings import PROJECT_DIR, settings
+from settings import settings
 from stack.sandbox import SandboxProcess
 from store import crud
 from store.db import session_scope
@@ -25,22 +24,16 @@ from store.models import HealthProblem, MappingState, PermitState, utcnow
 from tasks.health_notices import tell_ops_of_new_problems
 from tasks.reports import artifact_key
 from testing.cli import run_cli
+from testing.demo import ACME_TOKEN, OPS
 from tests.flows.test_onboard_request import form, onboard, submit
 from tests.servers.smtp import SmtpCapture
-
-ACME_TOKEN = (PROJECT_DIR / "demo/acme-hotspot-token.txt").read_text().strip()
-OPS = "ops@offstreet.example"
-LINK = re.compile(r"https?://\S+/f/(t[0-9]+\.[0-9]+\.[A-Za-z0-9_-]{43})/hotspot-token")
+from tests.web.test_token_link import LINK
 
 
-@pytest.fixture
-def mail(smtp_capture: SmtpCapture, monkeypatch: pytest.MonkeyPatch) -> SmtpCapture:
-    monkeypatch.setattr(settings, "smtp_host", smtp_capture.host)
-    monkeypatch.setattr(settings, "smtp_port", smtp_capture.port)
-    monkeypatch.setattr(settings, "smtp_security", "none")
-    monkeypatch.setattr(settings, "ops_notify_email", [OPS])
+@pytest.fixture(autouse=True)
+def quick_verify(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A canary or TEST123 that does not show is judged after 2 s."""
     monkeypatch.setattr(settings, "verify_timeout_seconds", 2.0)
-    return smtp_capture
 
 
 async def acme_live(give_token: Callable[[str, str], None]) -> int:

@@ -18,8 +18,7 @@ from store.db import migrate, session_scope
 from store.models import MappingState, PermitState
 from store.schemas import RequestOutcome
 from tasks.intake import record_request
-
-ACME_TOKEN = (PROJECT_DIR / "demo/acme-hotspot-token.txt").read_text().strip()
+from testing.demo import ACME_TOKEN
 
 
 def form(

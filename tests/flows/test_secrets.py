@@ -10,7 +10,8 @@ from sqlmodel import SQLModel
 
 from settings import settings
 from store.db import get_engine
-from tests.flows.test_onboard_request import ACME_TOKEN, form, onboard, submit
+from testing.demo import ACME_TOKEN
+from tests.flows.test_onboard_request import form, onboard, submit
 
 
 def everything_stored() -> str:

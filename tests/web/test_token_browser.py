@@ -14,12 +14,11 @@ from store import crud
 from store.db import session_scope
 from store.models import RequestState
 from testing.browser import CHROMIUM, chromium
+from testing.demo import ACME_TOKEN
 from tests.servers.smtp import SmtpCapture
 from tests.web.server import WebServer
 from tests.web.test_browser import screenshot
-from tests.web.test_token_link import ACME_TOKEN, mail, token_link_mail, waiting_request
-
-__all__ = ["mail"]  # the fixture, used below
+from tests.web.test_token_link import token_link_mail, waiting_request
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="needs Debian's chromium: bash tests/web/install_chromium.sh"

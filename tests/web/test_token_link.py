@@ -11,18 +11,17 @@ import pytest
 
 from flows.onboard_request import onboard_request
 from flows.questions import approve, store_token
-from settings import PROJECT_DIR, settings
+from settings import settings
 from store import crud
 from store.db import session_scope
 from store.models import PermitState, RequestState
 from tasks.intake import record_request
 from tasks.token_link import follow_up_token_links
+from testing.demo import ACME_TOKEN, OPS
 from tests.servers.smtp import SmtpCapture
 from tests.web.conftest import Web, csrf_of
 
-ACME_TOKEN = (PROJECT_DIR / "demo/acme-hotspot-token.txt").read_text().strip()
 LINK = re.compile(r"https?://\S+/f/(t[0-9]+\.[0-9]+\.[A-Za-z0-9_-]{43})/hotspot-token")
-OPS = "ops@offstreet.example"
 
 
 def email(sender: str = "jane@acme.example", *, headers: str = "") -> bytes:
@@ -43,15 +42,6 @@ async def onboard(request_id: int) -> str:
     await onboard_request(request_id, 2, return_state=True)
     with session_scope() as session:
         return crud.get_request(session, request_id=request_id).state.value
-
-
-@pytest.fixture
-def mail(smtp_capture: SmtpCapture, monkeypatch: pytest.MonkeyPatch) -> SmtpCapture:
-    monkeypatch.setattr(settings, "smtp_host", smtp_capture.host)
-    monkeypatch.setattr(settings, "smtp_port", smtp_capture.port)
-    monkeypatch.setattr(settings, "smtp_security", "none")
-    monkeypatch.setattr(settings, "ops_notify_email", [OPS])
-    return smtp_capture
 
 
 def token_link_mail(mail: SmtpCapture, to: str = "jane@acme.example") -> tuple[str, str]:

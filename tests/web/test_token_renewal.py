@@ -8,27 +8,23 @@ import re
 import pytest
 
 from flows.check_health import check_integration_health
-from settings import PROJECT_DIR, settings
+from settings import settings
 from stack.sandbox import SandboxProcess
 from store import crud
 from store.db import session_scope
 from store.models import HealthProblem, MappingState
+from testing.demo import ACME_TOKEN
 from tests.flows.test_onboard_request import form, onboard, submit
 from tests.servers.smtp import SmtpCapture
 from tests.web.conftest import Web, csrf_of, link
 
-ACME_TOKEN = (PROJECT_DIR / "demo/acme-hotspot-token.txt").read_text().strip()
 LINK = re.compile(r"https?://\S+(/f/t[0-9]+\.[0-9]+\.[A-Za-z0-9_-]{43}/hotspot-token)")
 
 
-@pytest.fixture
-def mail(smtp_capture: SmtpCapture, monkeypatch: pytest.MonkeyPatch) -> SmtpCapture:
-    monkeypatch.setattr(settings, "smtp_host", smtp_capture.host)
-    monkeypatch.setattr(settings, "smtp_port", smtp_capture.port)
-    monkeypatch.setattr(settings, "smtp_security", "none")
-    monkeypatch.setattr(settings, "ops_notify_email", ["ops@offstreet.example"])
+@pytest.fixture(autouse=True)
+def quick_verify(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A canary or TEST123 that does not show is judged after 2 s."""
     monkeypatch.setattr(settings, "verify_timeout_seconds", 2.0)
-    return smtp_capture
 
 
 def states() -> set[tuple[MappingState, HealthProblem | None]]:
