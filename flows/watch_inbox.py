@@ -16,10 +16,11 @@ from flows.launch import Onboardings
 from inbox.imap import CONNECTION_ERRORS, Inbox
 from inbox.replies import ReplyKind
 from settings import settings
-from store.models import Disposition
+from store.models import Disposition, RequestState
 from tasks import parse_worker
-from tasks.discovery import propose_spot_ids
+from tasks.discovery import propose_spot_ids, split_off_spot_ids_to_find
 from tasks.email_intake import file_email, take_in_email
+from tasks.intake import starts_a_run
 from tasks.replies import answer_status_question, reply_to_requester
 
 
@@ -75,6 +76,12 @@ async def take_in(inbox: Inbox, uid: int, uidvalidity: int, onboardings: Onboard
         return 0
     if intake.disposition == Disposition.onboarding:
         await reply_to_requester(intake.request_id, ReplyKind.acknowledgement)
+        # Locations it names without a SpotID: a request of their own, with proposals.
+        to_find = split_off_spot_ids_to_find(intake.request_id)
+        if to_find is not None:
+            await propose_spot_ids(to_find)
+            if starts_a_run(RequestState.finding_spot_ids):  # deployed: ops may confirm
+                await onboardings.start(to_find)
     if intake.disposition == Disposition.answered:
         # A contact asked where things stand, or does not know its SpotIDs (each task does
         # nothing unless the request is its kind).

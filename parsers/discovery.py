@@ -2,7 +2,8 @@
 
 `asks_to_find_spot_ids` tells an email that says its sender does not know the SpotIDs ("we'd
 like HotSpot, but we don't know our SpotIDs", « nous ne connaissons pas nos SpotID ») and
-reads the locations it lists. `propose` matches Offstreet locations to HotSpot spots by name:
+reads the locations it lists; `locations_without_spot_ids` reads those an email with SpotIDs
+names without one ("Lot D: ?"). `propose` matches Offstreet locations to HotSpot spots by name:
 exact, then normalised, then fuzzy above a threshold; an ambiguous or missing match is never
 guessed.
 """
@@ -37,6 +38,22 @@ _ASKS_RE = [re.compile(pattern) for pattern in _ASKS]
 _ITEM = re.compile(r"^\s*(?:[-*\u2022]|\d{1,2}[.)])\s+(.{1,60}?)\s*$")
 _SENTENCE = re.compile(r"[?!:;]|\b(?:we|our|the|please|thanks|nous|nos|merci)\b", re.I)
 
+# A location named with no SpotID: "Lot D: ?", "Garage C - unknown", "Lot E: we don't know
+# it", « Berri : inconnu ».
+_UNKNOWN_ID = re.compile(
+    r"^\s*(?:[-*\u2022]\s+)?(?P<name>[^:\-\u2013\u2014\d][^:\u2013\u2014]{0,59}?)\s*"
+    r"(?::|\s[-\u2013\u2014])\s*"
+    r"(?:\?+|unknown|not sure|unsure|tbd|n/?a|(?:we )?(?:do not|don't|dont) know(?: (?:it|its "
+    r"spot ?id|the spot ?id|yet))?|inconnu|(?:je ne|nous ne|on ne) (?:sais|savons|sait) pas|"
+    r"a confirmer|\u00e0 confirmer)[.!]?\s*$",
+    re.I,
+)
+# Labels that read like "Name: ?" but name no location.
+_LABELS = frozenset(
+    "note notes nb ps subject from to cc date re fw fwd objet de a remarque question questions "
+    "status statut spotid spot id ids spotids token contact phone telephone tel".split()
+)
+
 GENERIC = {"parking", "stationnement", "the", "le", "la", "les", "of", "de", "du", "des"}
 
 
@@ -61,6 +78,27 @@ def asks_to_find_spot_ids(subject: str | None, text: str) -> list[str] | None:
             if name not in locations:
                 locations.append(name)
     return locations[:MAX_LOCATIONS]
+
+
+def locations_without_spot_ids(subject: str | None, text: str, *, named: list[str]) -> list[str]:
+    """The locations an email with SpotIDs also names without one ("Lot D: ?", or listed
+    after "we don't know the SpotIDs of"), other than the `named` ones that have a SpotID;
+    so that none is dropped: Offstreet proposes their SpotIDs."""
+    text = text[:MAX_CHARS]
+    found = [
+        name
+        for line in text.splitlines()
+        if (m := _UNKNOWN_ID.match(line))
+        and not _SENTENCE.search(name := m.group("name").strip())
+        and not set(normalise(name).split()) <= _LABELS
+    ]
+    found += asks_to_find_spot_ids(subject, text) or []
+    have = {normalise(name) for name in named}
+    missing: list[str] = []
+    for name in found:
+        if normalise(name) not in have and name not in missing:
+            missing.append(name)
+    return missing[:MAX_LOCATIONS]
 
 
 # --- proposing a SpotID for each location -----------------------------------------------

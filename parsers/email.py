@@ -31,7 +31,7 @@ from email.message import EmailMessage, Message
 
 from parsers import headers, mime, quoting
 from parsers.authentication import read_sender_evidence
-from parsers.discovery import asks_to_find_spot_ids
+from parsers.discovery import asks_to_find_spot_ids, locations_without_spot_ids
 from parsers.extraction import Extraction
 from parsers.html import html_to_text
 from parsers.limits import DEFAULT_LIMITS, Limits, MessageTooLarge, first_lines
@@ -78,26 +78,36 @@ def _parse(raw: bytes | str, limits: Limits) -> SpotIDRequest:
             found = from_subject
     if found.empty:
         return _status_question(message, subject, address, name)
+    entries = found.entries()
+    missing = locations_without_spot_ids(
+        subject, _newest_text(message), named=[entry.location for entry in entries]
+    )
     return SpotIDRequest(
         source="email",
         sender=address,
         sender_name=name,
         subject=subject,
         message_id=headers.header(message, "Message-ID"),
-        spots=found.entries(),
+        spots=entries,
         sender_evidence=read_sender_evidence(message),
         recipients=headers.recipients(message),
         warnings=[*found.warnings, *found.conflict_warnings()],
+        locations=missing,
     )
+
+
+def _newest_text(message: EmailMessage) -> str:
+    """The text the sender wrote in this message: no quoted reply, no signature."""
+    body = mime.collect(message)
+    text = "\n".join(body.plain) or "\n".join(html_to_text(part) for part in body.html[:1])
+    return quoting.cut_signature(quoting.split(text[: 4 * MAX_CHARS]).new)
 
 
 def _status_question(
     message: EmailMessage, subject: str | None, address: str | None, name: str | None
 ) -> SpotIDRequest:
     """An email without SpotIDs: a status question, one a person should read, or a refusal."""
-    body = mime.collect(message)
-    text = "\n".join(body.plain) or "\n".join(html_to_text(part) for part in body.html[:1])
-    newest = quoting.cut_signature(quoting.split(text[: 4 * MAX_CHARS]).new)
+    newest = _newest_text(message)
     found = SpotIDRequest(
         source="email",
         sender=address,

@@ -68,7 +68,8 @@ class SpotIDRequest(BaseModel):
     )
     locations: list[str] = Field(
         default_factory=list,
-        description="For `find_spot_ids`: the locations the email lists (none: all).",
+        description="For `find_spot_ids`: the locations the email lists (none: all); for "
+        "`spot_ids`: those it names without a SpotID (Offstreet proposes theirs).",
     )
     language: Literal["en", "fr"] = Field(
         default="en", description="The language of a status question, for its answer."

@@ -71,6 +71,47 @@ async def propose_spot_ids(request_id: int) -> bool:
     return await _send_link(request_id)
 
 
+@task(name="split-off-spot-ids-to-find")
+def split_off_spot_ids_to_find(request_id: int) -> int | None:
+    """Locations an admitted request names without a SpotID ("Lot D: ?") become a request of
+    the same company and sender, whose SpotIDs Offstreet proposes, so that none is dropped;
+    its id, or None when there are none (or the request waits for ops' approval)."""
+    with session_scope() as session:
+        request = crud.get_request(session, request_id=request_id)
+        parsed = request.parsed or {}
+        missing = parsed.get("locations") or []
+        admitted = request.company_id is not None and request.state not in (
+            RequestState.held,
+            RequestState.needs_review,
+            RequestState.rejected,
+        )
+        if parsed.get("kind", "spot_ids") != "spot_ids" or not missing or not admitted:
+            return None
+        rest, created = crud.record_request(
+            session,
+            key=f"{request.key}:spot-ids-to-find",
+            source=request.source,
+            raw=request.raw,
+            parsed={**parsed, "kind": "find_spot_ids", "spots": []},
+            sender=request.sender,
+            subject=request.subject,
+            spots=[],
+            company_id=request.company_id,
+            state=RequestState.finding_spot_ids,
+            reason=f"named without a SpotID in request {request_id} (Offstreet proposes them)",
+            reply_to=request.reply_to,
+            trust_notes=request.trust_notes,
+        )
+    if created:
+        get_run_logger().info(
+            "Request %s names %d locations without a SpotID: request %s proposes theirs",
+            request_id,
+            len(missing),
+            rest.id,
+        )
+    return stored_id(rest)
+
+
 def _targets(
     session: Session, request: OnboardingRequest, company_id: int
 ) -> tuple[list[str], list[str]]:

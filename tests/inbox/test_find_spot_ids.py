@@ -68,6 +68,29 @@ async def test_the_customer_confirms_the_proposals_and_goes_live(
     assert "SpotIDs already confirmed" in again.text
 
 
+async def test_locations_named_without_a_spot_id_are_proposed_not_dropped(
+    mailbox: DovecotServer, smtp_capture: SmtpCapture, web: Web
+) -> None:
+    mailbox.append(question("Lot A: 14283\nLot D: we don't know its SpotID"))
+    await watch_inbox(once=True)
+
+    # Lot A onboards as sent; Lot D becomes a request of its own, its SpotID proposed.
+    assert states() == {1: RequestState.live, 2: RequestState.finding_spot_ids}
+    path, text = proposals_mail(smtp_capture)
+    assert "Lot D: SpotID 17777" in text and "Lot A" not in text
+    page = await web.client.get(path)
+    confirmed = await web.client.post(
+        path, data={"csrf_token": csrf_of(page.text), "confirm": ["0"]}
+    )
+    assert confirmed.status_code == 303, confirmed.text
+    await web.onboardings_done()
+    assert states() == {
+        1: RequestState.live,
+        2: RequestState.finding_spot_ids,
+        3: RequestState.live,
+    }
+
+
 async def test_ops_confirm_on_the_command_line(
     mailbox: DovecotServer, smtp_capture: SmtpCapture, hotspot
 ) -> None:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from parsers.discovery import Candidate, asks_to_find_spot_ids, propose
+import pytest
+
+from parsers.discovery import (
+    Candidate,
+    asks_to_find_spot_ids,
+    locations_without_spot_ids,
+    propose,
+)
 
 SPOTS = [
     Candidate("14283", "Lot A"),
@@ -47,3 +54,32 @@ def test_the_email_says_it_does_not_know_its_spot_ids() -> None:
     assert asks_to_find_spot_ids(None, "Bonjour, nous ne connaissons pas nos SpotID.") == []
     assert asks_to_find_spot_ids(None, "Where do I find the SpotID for our locations?") == []
     assert asks_to_find_spot_ids(None, "Do we already have HotSpot set up?") is None
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Lot D: ?",
+        "Lot D: unknown",
+        "- Lot D: we don't know its SpotID",
+        "Lot D - TBD",
+        "Lot D : inconnu",
+        "Lot D — à confirmer",
+        "Lot D: nous ne savons pas",
+    ],
+)
+def test_a_location_named_without_its_spot_id_is_kept(line: str) -> None:
+    text = f"Hi,\nLot A: 14283\n{line}\nThanks"
+    assert locations_without_spot_ids("SpotIDs", text, named=["Lot A"]) == ["Lot D"]
+
+
+def test_locations_listed_after_saying_the_spot_ids_are_unknown_are_kept() -> None:
+    text = "Lot A: 14283\nWe don't know our SpotIDs for these:\n- Lot D\n- Lot A\n"
+    assert locations_without_spot_ids(None, text, named=["Lot A"]) == ["Lot D"]
+
+
+@pytest.mark.parametrize(
+    "line", ["Note: ?", "Subject: unknown", "Spot ID: ?", "What about the others: ?", "A: 14283"]
+)
+def test_labels_and_sentences_are_no_location(line: str) -> None:
+    assert locations_without_spot_ids(None, f"Lot A: 14283\n{line}", named=["Lot A"]) == []
