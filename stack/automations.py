@@ -1,4 +1,5 @@
-"""Prefect automations that tell ops when an onboarding run waits for them, fails or crashes.
+"""Prefect automations that tell ops when an onboarding run waits for them, fails or crashes,
+and when a scheduled maintenance run (the sweep, the health check) fails or crashes.
 
 The Prefect *server* sends these notices: its `send-notification` action loads the block in
 the server's own process (`Block.get_block_class_from_schema`), so the block's class must be
@@ -26,16 +27,19 @@ from prefect.exceptions import ObjectNotFound
 from pydantic import SecretStr
 
 from settings import Settings
+from stack.prefect import MAINTENANCE_DEPLOYMENTS
 from stack.process import StackError
 
 EMAIL_BLOCK = "hotspot-ops-email"
 WEBHOOK_BLOCK = "hotspot-ops-webhook"
 APPRISE_MODES = {"starttls": "starttls", "tls": "ssl", "none": "insecure"}
 
-# (name, the run's state it reacts to, subject, body); Jinja rendered by the server.
-NOTICES: tuple[tuple[str, dict[str, str | list[str]], str, str], ...] = (
+# (name, whose runs: onboarding or maintenance, the run's state it reacts to, subject, body);
+# Jinja rendered by the server.
+NOTICES: tuple[tuple[str, str, dict[str, str | list[str]], str, str], ...] = (
     (
         "hotspot: an onboarding waits for ops",
+        "onboarding",
         {"prefect.state-type": "PAUSED", "prefect.state-name": "Suspended"},
         "HotSpot onboarding waits for ops: {{ flow_run.name }}",
         "{{ flow_run.name }} waits for an answer from ops: {{ flow_run.state.message }}\n"
@@ -43,10 +47,21 @@ NOTICES: tuple[tuple[str, dict[str, str | list[str]], str, str], ...] = (
     ),
     (
         "hotspot: an onboarding failed or crashed",
+        "onboarding",
         {"prefect.state-type": ["FAILED", "CRASHED"]},
         "HotSpot onboarding {{ flow_run.state.name }}: {{ flow_run.name }}",
         "{{ flow_run.name }} ended {{ flow_run.state.name }}: {{ flow_run.state.message }}\n"
         "Its logs, and Retry: {{ flow_run|ui_url }}",
+    ),
+    (
+        "hotspot: a maintenance run failed or crashed",
+        "maintenance",
+        {"prefect.state-type": ["FAILED", "CRASHED"]},
+        "HotSpot {{ deployment.name }} {{ flow_run.state.name }}: {{ flow_run.name }}",
+        "The scheduled {{ deployment.name }} run {{ flow_run.name }} ended "
+        "{{ flow_run.state.name }}: {{ flow_run.state.message }}\n"
+        "Until it runs again, what it watches is not checked. Its logs, and Retry: "
+        "{{ flow_run|ui_url }}",
     ),
 )
 
@@ -98,23 +113,36 @@ async def configure_notifications(
     client: PrefectClient, config: Settings, *, deployment: str
 ) -> None:
     """Create or update the notification blocks and the automations for runs of
-    `deployment` (with no channel configured, the notices are removed), and the automation
-    that marks its silent runs Crashed."""
+    `deployment` and of the maintenance deployments that exist (with no channel configured,
+    the notices are removed), and the automation that marks its silent runs Crashed."""
     try:
         watched = await client.read_deployment_by_name(deployment)
     except ObjectNotFound:
         raise StackError(f"no deployment {deployment} yet: run `prefect deploy --all`") from None
+    whose = {"onboarding": [watched.id], "maintenance": await _existing(client)}
     block_ids = [
         await block.asave(name, overwrite=True, client=client)
         for name, block in notification_blocks(config).items()
     ]
-    for name, state, subject, body in NOTICES:
-        if block_ids:
-            await _upsert(client, _automation(name, state, subject, body, watched.id, block_ids))
+    for name, runs_of, state, subject, body in NOTICES:
+        if block_ids and whose[runs_of]:
+            notice = _automation(name, state, subject, body, whose[runs_of], block_ids)
+            await _upsert(client, notice)
             continue
         for stale in await client.read_automations_by_name(name):  # no channel: no notice
             await client.delete_automation(stale.id)
     await _upsert(client, crash_detection(config, deployment_id=watched.id))
+
+
+async def _existing(client: PrefectClient) -> list[UUID]:
+    """The maintenance deployments this server has."""
+    found = []
+    for name in MAINTENANCE_DEPLOYMENTS:
+        try:
+            found.append((await client.read_deployment_by_name(name)).id)
+        except ObjectNotFound:
+            continue
+    return found
 
 
 CRASH_DETECTION = "hotspot: a run that stopped sending heartbeats crashed"
@@ -170,10 +198,10 @@ def _automation(
     state: dict[str, str | list[str]],
     subject: str,
     body: str,
-    deployment_id: UUID,
+    deployment_ids: list[UUID],
     block_ids: list[UUID],
 ) -> AutomationCore:
-    """Each run of the deployment entering `state` sends the notice on every channel."""
+    """Each run of the deployments entering `state` sends the notice on every channel."""
     return AutomationCore(
         name=name,
         description="Created by `hotspot-onboard automations` (and `make up`); edits are replaced.",
@@ -182,7 +210,7 @@ def _automation(
             match={"prefect.resource.id": "prefect.flow-run.*", **state},
             match_related={
                 "prefect.resource.role": "deployment",
-                "prefect.resource.id": f"prefect.deployment.{deployment_id}",
+                "prefect.resource.id": [f"prefect.deployment.{d}" for d in deployment_ids],
             },
             posture=Posture.Reactive,
             threshold=1,

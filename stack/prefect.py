@@ -25,6 +25,11 @@ if TYPE_CHECKING:  # Prefect's client is imported when used: commands that need 
 BIN = Path(sys.executable).parent
 WORK_POOL = "hotspot-onboarding"  # prefect.yaml's
 ONBOARDING_DEPLOYMENT = "onboard-request/onboard-request"  # prefect.yaml's
+# prefect.yaml's scheduled runs: nobody waits for them, so ops are told when one fails.
+MAINTENANCE_DEPLOYMENTS = (
+    "sweep-test-permits/sweep-test-permits",
+    "check-integration-health/check-integration-health",
+)
 RATE_LIMIT_NAME = "hotspot-api"
 # A fresh database is migrated before the server answers: a minute or more on two busy cores.
 SERVER_STARTUP_TIMEOUT = 600.0

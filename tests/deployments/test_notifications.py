@@ -1,6 +1,7 @@
 """Ops are told, by the Prefect server's own automations, when a deployed onboarding run
-suspends for them or fails: an email through SMTP (the capture of tests/servers) and a POST
-to a webhook, on a real `prefect server` with a real worker."""
+suspends for them or fails, or a scheduled health check fails: an email through SMTP (the
+capture of tests/servers) and a POST to a webhook, on a real `prefect server` with a real
+worker."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from typing import Any
 import pytest
 from prefect.client.orchestration import PrefectClient
 from prefect.flow_runs import wait_for_flow_run
+from prefect.states import Failed
 
 from settings import Settings
 from stack.automations import CRASH_DETECTION, NOTICES, configure_notifications
-from stack.prefect import ONBOARDING_DEPLOYMENT
+from stack.prefect import MAINTENANCE_DEPLOYMENTS, ONBOARDING_DEPLOYMENT
 from testing.cli import CLI
 from testing.demo import OPS
 from testing.onboarding import launch, submit, wait_for_state
@@ -121,3 +123,13 @@ async def test_ops_are_told_when_a_run_suspends_and_when_one_fails(
     assert f"/runs/flow-run/{failing}" in mails[1].message.get_body().get_content()
     assert "Acme Parking" in calls[1]["subject"]
     assert len(smtp_capture.messages) == 2  # one notice per state change, not one per worker
+
+    # A scheduled health check that fails: nobody waits for it, so ops are told.
+    async with PrefectClient(stack.server.api_url) as client:
+        health = await client.read_deployment_by_name(MAINTENANCE_DEPLOYMENTS[1])
+        run = await client.create_flow_run_from_deployment(health.id)
+        await client.set_flow_run_state(run.id, Failed(message="HotSpot was down"), force=True)
+    mails = smtp_capture.wait_for(3, timeout=120)
+    subject = mails[2].message["Subject"]
+    assert subject == f"HotSpot check-integration-health Failed: {run.name}"
+    assert "HotSpot was down" in mails[2].message.get_body().get_content()
