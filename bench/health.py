@@ -23,7 +23,7 @@ from settings import PROJECT_DIR
 from stack.prefect import PrefectServer
 from stack.sandbox import SandboxProcess
 
-SPOTS = 300
+SPOTS = 1000  # the figure: 1,000 mappings at 20 req/s
 FIRST = 300000  # the sandbox's Bench Parking range
 CALLS_TARGET = 4.0  # spot, canary push, one lookup, revoke
 COMPANY = "Health Parking"
