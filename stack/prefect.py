@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from hotspot.throttle import AdaptivePacer
 from settings import PROJECT_DIR, settings
 from stack.process import LOCALHOST, Service, StackError, free_port
 
@@ -126,10 +127,15 @@ def ensure_work_pool(client: SyncPrefectClient, name: str = WORK_POOL) -> None:
 
 
 def ensure_rate_limit(client: SyncPrefectClient, rate: float, name: str = RATE_LIMIT_NAME) -> None:
-    """HotSpot's limit for every run on every worker: a global concurrency limit whose slots
-    decay at `rate` per second (created, or updated to this rate)."""
+    """HotSpot's limit for every run on every worker: a global concurrency limit of one slot
+    that decays at just under `rate` per second (created, or updated to this rate).
+
+    One slot, not `rate`: every flow run is a process of its own, each pacing itself, so the
+    shared limit must space their calls evenly; `rate` slots let that many go out at once, on
+    top of the decayed ones, and a one-second window saw up to twice the rate (429s).
+    """
     client.upsert_global_concurrency_limit_by_name(
-        name, limit=max(1, int(rate)), slot_decay_per_second=rate
+        name, limit=1, slot_decay_per_second=AdaptivePacer.HEADROOM * rate
     )
 
 

@@ -47,23 +47,24 @@ HOTSPOT_TASK_RETRIES: dict[str, Any] = {
 
 class PrefectRateLimit:
     """HotSpot's rate limit for every run on every worker: a Prefect global concurrency
-    limit with slot decay (`prefect gcl create NAME --limit R --slot-decay-per-second R`)."""
+    limit of one slot with slot decay (`prefect gcl create NAME --limit 1
+    --slot-decay-per-second R`): each call waits for the slot, so calls go out evenly spaced."""
 
-    def __init__(self, name: str, *, slots: int) -> None:
-        self.name, self.slots = name, slots
+    def __init__(self, name: str) -> None:
+        self.name = name
         self._held_until = 0.0
 
     async def acquire(self) -> None:
         await rate_limit(self.name, strict=True)
 
     async def hold(self, seconds: float) -> None:
-        """Occupy every slot until Retry-After has passed, so no worker sends meanwhile."""
+        """Occupy the slot until Retry-After has passed, so no worker sends meanwhile."""
         until = time.monotonic() + seconds
         if until <= self._held_until:
             return  # another request of this process already holds the key
         self._held_until = until
         while time.monotonic() < until:
-            await rate_limit(self.name, occupy=self.slots, strict=True)
+            await rate_limit(self.name, strict=True)
 
 
 @dataclass(frozen=True)
@@ -97,8 +98,7 @@ def shared_limit(configured: Settings) -> Limiter | None:
     """HotSpot's rate limit across workers, when HOTSPOT_GLOBAL_RATE_LIMIT names one."""
     if not configured.hotspot_global_rate_limit:
         return None
-    slots = max(1, int(configured.hotspot_rate_limit))
-    return PrefectRateLimit(configured.hotspot_global_rate_limit, slots=slots)
+    return PrefectRateLimit(configured.hotspot_global_rate_limit)
 
 
 def hotspot_client(
