@@ -67,3 +67,7 @@ class Lookup(_HotSpotModel):
     valid: bool
     end_time: datetime | None = None
     permits: list[Permit] = []
+
+    def shows(self, permit_id: str | None) -> bool:
+        """Whether enforcement sees that permit as valid here."""
+        return self.valid and any(p.permit_id == permit_id for p in self.permits)

@@ -16,11 +16,13 @@ import time
 import uuid
 from datetime import timedelta
 
+from sqlmodel import Session
+
 from hotspot import HotSpotAPIError, HotSpotClient, PermissionDenied, SpotInactive
 from settings import settings
 from store import crud
 from store.db import session_scope
-from store.models import HealthProblem, PermitState, TestPermit, utcnow
+from store.models import HealthProblem, PermitState, SpotMapping, TestPermit, utcnow
 from tasks.permits import permit_request, revoke_test_permit
 from tasks.policy import hotspot_client
 from tasks.recorder import Recorder, set_permit
@@ -120,18 +122,26 @@ def _record_canary(mapping_id: int, external_id: str, token: str | None) -> Test
     with session_scope() as session:
         permit = crud.permit_by_external_id(session, external_id=external_id)
         if permit is None:
-            start = utcnow()
-            permit = crud.add_permit(
-                session,
-                mapping=crud.get_mapping(session, mapping_id=mapping_id),
-                external_id=external_id,
-                with_company_token=token is not None,
-                start_time=start,
-                end_time=start + timedelta(minutes=settings.health_canary_minutes),
-                plate=settings.health_plate,
-            )
+            mapping = crud.get_mapping(session, mapping_id=mapping_id)
+            permit = _add_canary(session, mapping, external_id, with_token=token is not None)
         session.expunge(permit)
     return permit
+
+
+def _add_canary(
+    session: Session, mapping: SpotMapping, external_id: str, *, with_token: bool
+) -> TestPermit:
+    """A canary permit on file: HEALTH_PLATE, valid HEALTH_CANARY_MINUTES from now."""
+    start = utcnow()
+    return crud.add_permit(
+        session,
+        mapping=mapping,
+        external_id=external_id,
+        with_company_token=with_token,
+        start_time=start,
+        end_time=start + timedelta(minutes=settings.health_canary_minutes),
+        plate=settings.health_plate,
+    )
 
 
 async def _until_visible(hotspot: HotSpotClient, spot_id: str, hotspot_id: str) -> bool:
@@ -140,7 +150,7 @@ async def _until_visible(hotspot: HotSpotClient, spot_id: str, hotspot_id: str) 
     for wait in lookup_waits():
         await asyncio.sleep(min(wait, max(0.0, deadline - time.monotonic())))
         lookup = await hotspot.lookup(settings.health_plate, spot_id)
-        if lookup.valid and any(p.permit_id == hotspot_id for p in lookup.permits):
+        if lookup.shows(hotspot_id):
             return True
         if time.monotonic() >= deadline:
             return False
@@ -157,17 +167,8 @@ async def try_renewed_token(company_id: int, token: str) -> bool:
         )
         if not refused:
             return False
-        mapping = refused[0][0]
-        start = utcnow()
-        permit = crud.add_permit(
-            session,
-            mapping=mapping,
-            external_id=f"offstreet-health-token-{uuid.uuid4().hex}",
-            with_company_token=True,
-            start_time=start,
-            end_time=start + timedelta(minutes=settings.health_canary_minutes),
-            plate=settings.health_plate,
-        )
+        external_id = f"offstreet-health-token-{uuid.uuid4().hex}"
+        permit = _add_canary(session, refused[0][0], external_id, with_token=True)
         session.expunge(permit)
     async with hotspot_client(person_waiting=True) as hotspot, Recorder() as record:
         try:

@@ -80,10 +80,8 @@ def split_off_spot_ids_to_find(request_id: int) -> int | None:
         request = crud.get_request(session, request_id=request_id)
         parsed = request.parsed or {}
         missing = parsed.get("locations") or []
-        admitted = request.company_id is not None and request.state not in (
-            RequestState.held,
-            RequestState.needs_review,
-            RequestState.rejected,
+        admitted = request.company_id is not None and not (
+            request.state.awaits_approval or request.state == RequestState.rejected
         )
         if parsed.get("kind", "spot_ids") != "spot_ids" or not missing or not admitted:
             return None

@@ -34,13 +34,9 @@ class Target(BaseModel):
     spot_id: str
 
 
-class Finding(BaseModel):
+class Finding(Target):
     """What the check found at one mapping: no problem, or the problem and why."""
 
-    mapping_id: int
-    company: str
-    location: str
-    spot_id: str
     problem: HealthProblem | None = None
     detail: str | None = None
     permit_id: int | None = None

@@ -165,7 +165,7 @@ class Watch:
     async def _look_up(self, hotspot: HotSpotClient, permit: TestPermit) -> bool:
         """One enforcement lookup; records the permit as seen when it shows."""
         lookup = await hotspot.lookup(settings.test_plate, permit.spot_id)
-        if not any(p.permit_id == permit.hotspot_permit_id for p in lookup.permits if lookup.valid):
+        if not lookup.shows(permit.hotspot_permit_id):
             return False
         self.record(set_permit(permit.id or 0, state=PermitState.visible, visible_at=utcnow()))
         self.record(set_mapping(permit.mapping_id, MappingState.verified))
