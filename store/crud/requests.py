@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from store.crud._base import rows_changed
+from store.crud._base import insert_or_nothing, rows_changed
 from store.models import (
     Company,
     Confirmer,
@@ -42,11 +42,15 @@ def record_request(
     reply_to: str | None = None,
     trust_notes: list[str] | None = None,
 ) -> tuple[OnboardingRequest, bool]:
-    """Store a request with its raw input; the same key again returns the stored one."""
-    existing = session.exec(select(OnboardingRequest).where(OnboardingRequest.key == key)).first()
-    if existing is not None:
-        return existing, False
-    request = OnboardingRequest(
+    """Store a request with its raw input; the same key again returns the stored one.
+
+    The database decides (insert or nothing on the unique key): two processes storing the
+    same email at once get the one request, never an IntegrityError.
+    """
+    now = utcnow()
+    created = insert_or_nothing(
+        session,
+        OnboardingRequest,
         key=key,
         source=source,
         raw=raw,
@@ -59,9 +63,13 @@ def record_request(
         refused_by=refused_by,
         reply_to=reply_to,
         trust_notes=trust_notes or [],
+        questions_answered=0,
+        created_at=now,
+        updated_at=now,
     )
-    session.add(request)
-    session.flush()
+    request = session.exec(select(OnboardingRequest).where(OnboardingRequest.key == key)).one()
+    if not created:
+        return request, False
     for position, (location, spot_id) in enumerate(spots):
         session.add(
             RequestSpot(

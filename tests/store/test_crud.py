@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from threading import Barrier
 
 import pytest
 import sqlalchemy as sa
@@ -81,6 +83,30 @@ def test_same_request_key_is_one_request(store_url: str) -> None:
     with session_scope() as session:
         assert len(crud.request_spots(session, request_id=first)) == 1
         assert crud.get_request(session, request_id=first).raw == b"raw"
+
+    # The same email stored by several processes at once (two `onboard` of one file, two
+    # watchers): the database decides, one request, no IntegrityError.
+    start = Barrier(4)
+
+    def record_at_once(key: str) -> tuple[int, bool]:
+        start.wait()
+        with session_scope() as session:
+            request, created = crud.record_request(
+                session,
+                key=key,
+                source=RequestSource.email,
+                raw=b"raw",
+                parsed={},
+                sender="jane@acme.example",
+                subject="s",
+                spots=[("Lot A", "14283")],
+            )
+            return request.id or 0, created
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(record_at_once, ["message-id:<2@acme>"] * 4))
+    assert len({request_id for request_id, _ in results}) == 1
+    assert sorted(created for _, created in results) == [False, False, False, True]
 
 
 def _claim(session, spot_id: str = "14283", location: str = "Lot A"):  # type: ignore[no-untyped-def]
