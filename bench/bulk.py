@@ -21,6 +21,7 @@ from typing import Any
 
 from bench.common import (
     BENCH_DIR,
+    REQUESTS_PER_SPOT,
     Figure,
     median,
     run_onboardings,
@@ -32,7 +33,6 @@ from testing.databases import throwaway_postgres
 SPOTS = 500
 RATE = 20.0
 DELAY = 5.0
-REQUESTS_PER_SPOT = 4  # GET spot, POST permit, GET lookup, DELETE permit
 # HotSpot's limit is known, so ops set HOTSPOT_RATE_LIMIT to it; the client paces a little
 # under it: at exactly the limit, arrival jitter puts a 21st request in some one-second window
 # now and then, and each 429 holds every request of the key for its Retry-After (a second).

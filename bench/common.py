@@ -24,6 +24,9 @@ from settings import PROJECT_DIR, settings
 from stack.prefect import ONBOARDING_DEPLOYMENT, PrefectServer, deploy, ensure_work_pool
 
 BENCH_DIR = settings.data_dir / "bench"
+# The fewest HotSpot calls a SpotID takes: GET spot, POST permit, GET lookup, DELETE permit.
+# Calls over the rate plus the propagation delay bound any onboarding from below.
+REQUESTS_PER_SPOT = 4
 
 
 @dataclass

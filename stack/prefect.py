@@ -165,8 +165,10 @@ def deploy(env: dict[str, str], *, pool: str | None = None) -> None:
 def worker(
     name: str, *, env: dict[str, str], pool: str = WORK_POOL, limit: int | None = None, log: Path
 ) -> Service:
-    """A process worker of the pool (not started)."""
+    """A process worker of the pool (not started), its runs forked from a warm starter
+    (`stack.warm`) that has imported the flows once."""
     command = [str(BIN / "prefect"), "worker", "start", "--pool", pool, "--name", name]
     if limit is not None:
         command += ["--limit", str(limit)]
-    return Service(f"worker {name}", command, env=env, log=log)
+    warm = [str(BIN / "python"), "-m", "stack.warm", "serve", "--", *command]
+    return Service(f"worker {name}", warm, env=env, log=log)

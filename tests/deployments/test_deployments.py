@@ -22,12 +22,15 @@ from tests.deployments.conftest import RATE
 
 
 async def test_request_runs_to_live_on_a_worker(stack: DeployedStack, hotspot) -> None:
-    stack.add_worker("worker-1")
+    worker = stack.add_worker("worker-1")
     request_id = submit({"Lot A": "14283", "Garage C": "16001"})
 
     run = await wait_for_flow_run(await launch(request_id), timeout=180)
 
     assert run.state.name == "Completed", run.state.message
+    worker_log = worker.log_path.read_text() if worker.log_path else ""
+    assert f"flow run {run.id} forked as pid" in worker_log  # a warm start (stack.warm)
+    assert "starting cold" not in worker_log
     assert run.name == f"Acme Parking · request {request_id}"
     assert {"source:form", "company:Acme Parking"} <= set(run.tags)
     assert run.deployment_id is not None
