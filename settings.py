@@ -85,9 +85,11 @@ class Settings(BaseSettings):
         default=0,
         ge=0,
         validation_alias="HOTSPOT_RATE_LIMIT",
-        description="Requests per second this process sends at most (it paces a little under "
-        "it); 0 means learn HotSpot's limit from its 429s and RateLimit headers. Retry-After "
-        "is honoured either way, by every process sharing the data dir.",
+        description="HotSpot's limit for the partner key, in requests per second: every process "
+        "and worker sharing the store paces a little under it, together (one slot at a time, "
+        "taken in the store); 0 means each process learns the limit from its 429s and "
+        "RateLimit headers. Retry-After is honoured either way, by every process sharing the "
+        "data dir.",
     )
 
     hotspot_task_retry_delays: list[float] = Field(
@@ -95,13 +97,6 @@ class Settings(BaseSettings):
         validation_alias="HOTSPOT_TASK_RETRY_DELAYS",
         description="Waits before each retry of a step whose HotSpot calls all failed "
         "(JSON list of seconds, jittered); the client's own retries come first.",
-    )
-    hotspot_global_rate_limit: str = Field(
-        default="",
-        validation_alias="HOTSPOT_GLOBAL_RATE_LIMIT",
-        description="Name of a Prefect global concurrency limit (with slot decay) that paces "
-        "HotSpot calls across all runs and workers at HOTSPOT_RATE_LIMIT per second; empty "
-        "paces each process alone.",
     )
 
     verify_timeout_seconds: float = Field(

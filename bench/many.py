@@ -30,7 +30,7 @@ from bench.common import (
     record_bench_request,
     store_session,
 )
-from stack.prefect import PrefectServer, ensure_rate_limit, worker
+from stack.prefect import PrefectServer, worker
 from stack.process import descendants
 from stack.sandbox import SandboxProcess
 from testing.databases import throwaway_postgres
@@ -42,7 +42,6 @@ DELAY = 5.0
 WORKER_LIMIT = 10  # flow runs at once per worker (each is a Python process)
 CAP_S = 300.0  # per configuration, so `make bench` stays bounded; what is not done by then fails
 POOL = "bench-many"
-GLOBAL_LIMIT = "bench-hotspot"
 TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 BOUND_S = COMPANIES * SPOTS_EACH * REQUESTS_PER_SPOT / RATE + DELAY
 TARGET_RATIO = 1.5  # on two workers
@@ -122,14 +121,6 @@ def _deployment_id(api: str, name: str) -> str:
     return deployment_id
 
 
-def pacing(server: PrefectServer) -> dict[str, str]:
-    """HotSpot's limit for every run on every worker: a Prefect global concurrency limit with
-    slot decay (HOTSPOT_GLOBAL_RATE_LIMIT), as `make up` sets it."""
-    with server.client() as client:
-        ensure_rate_limit(client, RATE, name=GLOBAL_LIMIT)  # paced a little under it
-    return {"HOTSPOT_RATE_LIMIT": str(RATE), "HOTSPOT_GLOBAL_RATE_LIMIT": GLOBAL_LIMIT}
-
-
 def one_config(
     server: PrefectServer,
     sandbox: SandboxProcess,
@@ -147,7 +138,7 @@ def one_config(
             HOTSPOT_API_URL=sandbox.url,
             PREFECT_WORKER_QUERY_SECONDS="1",
             PREFECT_WORKER_PREFETCH_SECONDS="1",
-            **pacing(server),
+            HOTSPOT_RATE_LIMIT=str(RATE),  # every run of every worker together, in the store
         )
         pids = []
         for n in range(workers):
@@ -195,7 +186,6 @@ def one_config(
         "max_requests_in_one_second": hotspot["max_requests_in_one_second"],
         "worker_peak_rss_mib": round(worker_rss, 1),
         "flow_run_process_peak_rss_mib": round(child_rss, 1),
-        "pacing": "global",
     }
     say(f"many requests, {workers} worker(s): {result}")
     return result
@@ -221,7 +211,7 @@ def measure(server: PrefectServer, *, say: Callable[[str], None]) -> list[Figure
                     f"{BOUND_S:.0f} s; "
                     f"{'all live' if all_live else result['request_states']}; "
                     f"HotSpot peak {result['max_requests_in_one_second']}/s, "
-                    f"{result['rate_limited_429']} 429s retried ({result['pacing']} pacing)",
+                    f"{result['rate_limited_429']} 429s retried",
                     "all live, HotSpot's limit never exceeded"
                     + (f", ≤ {TARGET_RATIO}× bound" if workers >= 2 else ""),
                     all_live and within and near,

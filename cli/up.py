@@ -1,8 +1,8 @@
 """`hotspot-onboard up`: the whole stack on one machine, to run it as ops would.
 
 A Prefect server with its UI (its state in `<data dir>/prefect`, SQLite unless
-PREFECT_API_DATABASE_CONNECTION_URL says otherwise), the work pool, HotSpot's shared rate
-limit, the deployments of prefect.yaml, the notification automations, process workers, the
+PREFECT_API_DATABASE_CONNECTION_URL says otherwise), the work pool, the deployments of
+prefect.yaml, the notification automations, process workers (with warm starts), the
 HotSpot sandbox (unless HOTSPOT_API_URL is a real HotSpot), and the inbox watcher when a
 mailbox is configured. Commands without PREFECT_API_URL use this server too (stack.local).
 Ctrl-C or SIGTERM stops every process it started, newest first, with what they started.
@@ -29,7 +29,6 @@ from stack.local import LocalServer, ServerRecord
 from stack.prefect import (
     BIN,
     ONBOARDING_DEPLOYMENT,
-    RATE_LIMIT_NAME,
     WORK_POOL,
     PrefectServer,
     prepare,
@@ -77,7 +76,7 @@ def run_stack(console: Console, *, port: int, workers: int) -> int:
             env = stack_environment(
                 server.api_url, home=server.home, hotspot_url=hotspot_url, rate=rate
             )
-            prepare(server, env, rate=rate)
+            prepare(server, env)
             asyncio.run(_notifications(server.api_url))
             for number in range(1, workers + 1):
                 name = f"worker-{number}"
@@ -153,7 +152,7 @@ def _print_summary(
         ("HotSpot", f"{hotspot_url} ({sandbox})"),
         ("Prefect API", server.api_url),
         ("Deployments", f"prefect.yaml's, on pool '{WORK_POOL}'; {workers} worker(s)"),
-        ("Rate limit", f"'{RATE_LIMIT_NAME}', {rate:g} HotSpot calls/s across all workers"),
+        ("Rate limit", f"{rate:g} HotSpot calls/s across all workers (paced through the store)"),
         ("Inbox watcher", imap or "off (set IMAP_HOST and IMAP_USER to watch a mailbox)"),
         ("Notifications", describe(settings)),
         ("Logs", str(settings.data_dir / "logs")),
@@ -166,7 +165,6 @@ def _print_summary(
         "OFFSTREET_DATA_DIR": str(settings.data_dir),
         "HOTSPOT_API_URL": hotspot_url,
         "HOTSPOT_RATE_LIMIT": f"{rate:g}",
-        "HOTSPOT_GLOBAL_RATE_LIMIT": RATE_LIMIT_NAME,
     }
     console.print("\nIn another shell (seed your companies first: hotspot-onboard seed FILE):")
     for name, value in exports.items():

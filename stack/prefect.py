@@ -1,9 +1,9 @@
 """A Prefect server with this project deployed: what `up`, the tests, the benchmarks and the
 screenshot script all start, the same way.
 
-The server (`prefect server start`), its work pool, the shared HotSpot rate limit (a global
-concurrency limit with slot decay), the deployments of prefect.yaml (`prefect deploy`) and
-process workers (`prefect worker start`).
+The server (`prefect server start`), its work pool, the deployments of prefect.yaml (`prefect
+deploy`) and process workers (`prefect worker start`, beside a warm starter: `stack.warm`).
+HotSpot's rate is shared through the store (`tasks.policy.StorePace`), not the server.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from hotspot.throttle import AdaptivePacer
 from settings import PROJECT_DIR, settings
 from stack.process import LOCALHOST, Service, StackError, free_port
 
@@ -31,7 +30,6 @@ MAINTENANCE_DEPLOYMENTS = (
     "sweep-test-permits/sweep-test-permits",
     "check-integration-health/check-integration-health",
 )
-RATE_LIMIT_NAME = "hotspot-api"
 # A fresh database is migrated before the server answers: a minute or more on two busy cores.
 SERVER_STARTUP_TIMEOUT = 600.0
 
@@ -51,13 +49,13 @@ def prefect_environment(api_url: str, *, home: Path) -> dict[str, str]:
 
 def stack_environment(api_url: str, *, home: Path, hotspot_url: str, rate: float) -> dict[str, str]:
     """What the workers and the watcher of a stack share: one Prefect API, this store, one
-    HotSpot, HotSpot's rate limit across all of them, and onboardings on the workers."""
+    HotSpot, HotSpot's rate across all of them (paced through the store), and onboardings on
+    the workers."""
     return prefect_environment(api_url, home=home) | {
         "OFFSTREET_DATA_DIR": str(settings.data_dir),
         "OFFSTREET_DATABASE_URL": settings.resolved_database_url,
         "HOTSPOT_API_URL": hotspot_url,
         "HOTSPOT_RATE_LIMIT": f"{rate:g}",
-        "HOTSPOT_GLOBAL_RATE_LIMIT": RATE_LIMIT_NAME,
         "ONBOARDING_DEPLOYMENT": ONBOARDING_DEPLOYMENT,
         # Runs say they are alive this often; silent for three, they are marked Crashed.
         "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(settings.run_heartbeat_seconds),
@@ -126,24 +124,10 @@ def ensure_work_pool(client: SyncPrefectClient, name: str = WORK_POOL) -> None:
         pass
 
 
-def ensure_rate_limit(client: SyncPrefectClient, rate: float, name: str = RATE_LIMIT_NAME) -> None:
-    """HotSpot's limit for every run on every worker: a global concurrency limit of one slot
-    that decays at just under `rate` per second (created, or updated to this rate).
-
-    One slot, not `rate`: every flow run is a process of its own, each pacing itself, so the
-    shared limit must space their calls evenly; `rate` slots let that many go out at once, on
-    top of the decayed ones, and a one-second window saw up to twice the rate (429s).
-    """
-    client.upsert_global_concurrency_limit_by_name(
-        name, limit=1, slot_decay_per_second=AdaptivePacer.HEADROOM * rate
-    )
-
-
-def prepare(server: PrefectServer, env: dict[str, str], *, rate: float) -> None:
-    """The work pool, HotSpot's rate limit and every deployment of prefect.yaml (idempotent)."""
+def prepare(server: PrefectServer, env: dict[str, str]) -> None:
+    """The work pool and every deployment of prefect.yaml (idempotent)."""
     with server.client() as client:
         ensure_work_pool(client)
-        ensure_rate_limit(client, rate)
     deploy(env)
 
 

@@ -599,3 +599,14 @@ class HealthCheck(SQLModel, table=True):
     new_problem: bool = False
     ops_notified_at: datetime | None = timestamp(nullable=True)
     contact_notified_at: datetime | None = timestamp(nullable=True)
+
+
+class HotSpotPace(SQLModel, table=True):
+    """The next free moment to call HotSpot with one partner key, for every process and worker
+    sharing the store: a caller takes its slot and moves this on by one interval in one UPDATE,
+    so calls go out evenly spaced at the partner key's rate however many runs want them.
+    `key` is a hash of (base URL, partner key), never the key itself; times are Unix seconds."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    next_at: float = 0.0

@@ -47,6 +47,6 @@ def deployed_stack(
         shared = stack_environment(
             server.api_url, home=home, hotspot_url=hotspot_url, rate=rate
         ) | (env or {})
-        prepare(server, shared, rate=rate)
+        prepare(server, shared)
         with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
             yield DeployedStack(server, shared, logs, exits)

@@ -67,6 +67,7 @@ from store.crud.mappings import (
     request_mappings,
     set_mapping_state,
 )
+from store.crud.pacing import hold_calls, take_call_slot
 from store.crud.permits import (
     active_permits,
     add_permit,
@@ -109,6 +110,8 @@ __all__ = [
     "permit_by_external_id",
     "record_health_check",
     "release_health_notices",
+    "hold_calls",
+    "take_call_slot",
     "add_proposals",
     "claim_confirmation",
     "set_confirmed_as",

@@ -3,11 +3,8 @@ nothing said about spots of operators other than the company's own."""
 
 from __future__ import annotations
 
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
-
 from settings import settings
-from tasks.policy import PrefectRateLimit
+from tasks.policy import StorePace
 from tests.web.conftest import Web, link, spot_calls
 from web.checks import LINK_BURST
 
@@ -41,24 +38,18 @@ async def test_each_link_has_a_small_budget_of_hotspot_lookups(web: Web, hotspot
 
 
 async def test_checks_go_through_the_shared_hotspot_limiter(web: Web, hotspot, monkeypatch) -> None:
-    async with get_client() as client:  # a real limit on the session's Prefect API
-        await client.upsert_global_concurrency_limit_by_name("hotspot-api-form", 50)
-        await client.update_global_concurrency_limit(
-            "hotspot-api-form",
-            GlobalConcurrencyLimitUpdate(limit=50, slot_decay_per_second=50),
-        )
-    taken: list[str] = []
-    acquire = PrefectRateLimit.acquire
+    taken: list[float] = []
+    acquire = StorePace.acquire
 
-    async def counted(limit: PrefectRateLimit) -> None:
-        taken.append(limit.name)
-        await acquire(limit)
+    async def counted(pace: StorePace) -> None:
+        taken.append(pace.interval)
+        await acquire(pace)  # a slot taken in the store, as every worker's calls take theirs
 
-    monkeypatch.setattr(PrefectRateLimit, "acquire", counted)
-    monkeypatch.setattr(settings, "hotspot_global_rate_limit", "hotspot-api-form")
+    monkeypatch.setattr(StorePace, "acquire", counted)
+    monkeypatch.setattr(settings, "hotspot_rate_limit", 50.0)
     response = await check(web, link("Acme Parking"), "14283")
     assert response.json()["note"] == "HotSpot knows this spot: Lot A."
-    assert taken == ["hotspot-api-form"]
+    assert len(taken) == 1
 
 
 async def test_spots_of_other_operators_are_never_named(web: Web, hotspot) -> None:
