@@ -538,6 +538,10 @@ class TestPermit(SQLModel, table=True):
     start_time: datetime = timestamp()
     end_time: datetime = timestamp()
     created_at: datetime = created_now()
+    # When HotSpot accepted it, and when a status poll first found it propagated: what
+    # verification learns HotSpot's usual propagation delay from.
+    issued_at: datetime | None = timestamp(nullable=True)
+    propagated_at: datetime | None = timestamp(nullable=True)
     visible_at: datetime | None = timestamp(nullable=True)
     revoked_at: datetime | None = timestamp(nullable=True)
 

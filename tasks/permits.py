@@ -134,7 +134,14 @@ async def _push(
             )
         )
         return
-    record(set_permit(permit.id or 0, state=PermitState.issued, hotspot_permit_id=pushed.permit_id))
+    record(
+        set_permit(
+            permit.id or 0,
+            state=PermitState.issued,
+            hotspot_permit_id=pushed.permit_id,
+            issued_at=utcnow(),
+        )
+    )
     record(set_mapping(permit.mapping_id, MappingState.test_issued))
 
 

@@ -1,7 +1,14 @@
 """Step 5: poll HotSpot until each TEST123 permit shows in the enforcement lookup.
 
-Each permit is watched on its own clock. The first check is an enforcement lookup: in a large
-request, permits pushed early have long propagated by then, so one lookup is all they need.
+HotSpot's calls are shared by every run (its rate limit), so each is spent where it tells
+something. Permits HotSpot has had for longer than it usually takes to propagate them are
+looked up at once: in a large request, permits pushed early need that one lookup. The newest,
+pushed together, follow one of them, the last pushed: only its status is polled, from a little
+before the usual delay, and once HotSpot says it has propagated, each of them is looked up.
+The usual delay is learned from the store: the median of the last permits whose propagation a
+status poll caught (the first poll aims early, so the estimate follows HotSpot down as well as
+up); until there are a few, polling starts after VERIFY_FIRST_POLL_SECONDS.
+
 While the lookup does not show a permit, HotSpot's own status for it says whether it has
 propagated yet: as long as it is `accepted`, only that status is polled, every
 VERIFY_LAG_SECONDS + VERIFY_LAG_FRACTION × the time waited so far, so a permit is seen within
@@ -16,6 +23,8 @@ machine was.
 from __future__ import annotations
 
 import asyncio
+import math
+import statistics
 import time
 from collections.abc import Iterator
 
@@ -41,6 +50,11 @@ from tasks.recorder import Recorder, set_mapping, set_permit
 from tasks.reports import PollProgress
 
 PROGRESS_EVERY_SECONDS = 2.0
+LEARNED_FROM = 20  # the last permits whose propagation a status poll caught
+AIM = 0.8  # the newest permit's first status poll, at this share of the usual delay
+# Without a usual delay yet: permits pushed this long before the newest are looked up on their
+# own, the others follow the newest.
+PUSHED_TOGETHER_SECONDS = 2.0
 
 
 class VerificationReport(BaseModel):
@@ -54,6 +68,11 @@ def status_poll_wait(waited: float) -> float:
     """While HotSpot says a permit has not propagated: the wait before asking it again."""
     wait = settings.verify_lag_seconds + settings.verify_lag_fraction * waited
     return min(wait, settings.verify_max_poll_interval_seconds)
+
+
+def usual_propagation_delay(delays: list[float]) -> float | None:
+    """HotSpot's usual delay from accepting a permit to propagating it; None until known."""
+    return statistics.median(delays) if delays else None
 
 
 def lookup_waits() -> Iterator[float]:
@@ -90,13 +109,14 @@ async def verify_test_permits(request_id: int, timeout: float | None = None) -> 
             if (permit := active.get(m.id or 0)) is not None
             and permit.state in (PermitState.issued, PermitState.visible)
         ]
-    watch = Watch(request_id, waiting, token=token, timeout=timeout)
+        usual = usual_propagation_delay(crud.recent_propagation_delays(session, limit=LEARNED_FROM))
+    watch = Watch(request_id, waiting, token=token, timeout=timeout, usual_delay=usual)
     missing: list[TestPermit] = []
     if waiting:
         async with hotspot_client() as hotspot, watch.record:
             reporter = asyncio.create_task(watch.report_progress())
             try:
-                await gather_all(watch.until_visible(hotspot, permit) for permit in waiting)
+                await watch.all_of(hotspot, waiting)
             finally:
                 reporter.cancel()
             missing = [p for p in waiting if p.spot_id not in set(watch.visible)]
@@ -116,9 +136,16 @@ class Watch:
     """The permits of one request being watched, on one clock, with what has been seen."""
 
     def __init__(
-        self, request_id: int, permits: list[TestPermit], *, token: str | None, timeout: float
+        self,
+        request_id: int,
+        permits: list[TestPermit],
+        *,
+        token: str | None,
+        timeout: float,
+        usual_delay: float | None = None,
     ) -> None:
         self.request_id, self.total, self.token = request_id, len(permits), token
+        self.usual_delay = usual_delay
         self.started = time.monotonic()
         self.deadline = self.started + timeout
         self.visible: list[str] = []
@@ -129,9 +156,52 @@ class Watch:
         self.progress = PollProgress(request_id, self.total)
         self._reported = -1
 
-    async def until_visible(self, hotspot: HotSpotClient, permit: TestPermit) -> None:
+    async def all_of(self, hotspot: HotSpotClient, permits: list[TestPermit]) -> None:
+        """Watch every permit: those HotSpot has had long enough on their own, the newest
+        following the last pushed."""
+        if self.usual_delay is None:
+            youngest = min((_age(p) for p in permits), default=0.0)
+            settled = [p for p in permits if _age(p) - youngest >= PUSHED_TOGETHER_SECONDS]
+            first = settings.verify_first_poll_seconds
+        else:
+            settled = [p for p in permits if _age(p) >= self.usual_delay]
+            first = 0.0
+        following = [p for p in permits if p not in settled]
+        await gather_all(
+            [
+                *(self.until_visible(hotspot, p, first_look=first) for p in settled),
+                self.following_the_last_pushed(hotspot, following),
+            ]
+        )
+
+    async def following_the_last_pushed(
+        self, hotspot: HotSpotClient, permits: list[TestPermit]
+    ) -> None:
+        """Poll the status of the last permit pushed until HotSpot says it propagated (from
+        a little before the usual delay), then look each permit up."""
+        if not permits:
+            return
+        last = min(permits, key=_age)
+        if self.usual_delay is None:
+            wait = settings.verify_first_poll_seconds
+        else:
+            wait = max(0.0, AIM * self.usual_delay - _age(last))
+        await asyncio.sleep(min(wait, self._left()))
+        while True:
+            last_look = self._left() == 0
+            if await self._propagated(hotspot, last, learn=True):
+                break
+            if last_look:
+                break
+            waited = time.monotonic() - self.started
+            await asyncio.sleep(min(status_poll_wait(waited), self._left()))
+        await gather_all(self.until_visible(hotspot, p, first_look=0.0) for p in permits)
+
+    async def until_visible(
+        self, hotspot: HotSpotClient, permit: TestPermit, *, first_look: float
+    ) -> None:
         """Poll one permit until enforcement shows it, or the timeout passes."""
-        await asyncio.sleep(min(settings.verify_first_poll_seconds, self._left()))
+        await asyncio.sleep(min(first_look, self._left()))
         if await self._look_up(hotspot, permit):
             return
         propagated, backoff = False, lookup_waits()
@@ -153,14 +223,21 @@ class Watch:
     def _left(self) -> float:
         return max(0.0, self.deadline - time.monotonic())
 
-    async def _propagated(self, hotspot: HotSpotClient, permit: TestPermit) -> bool:
-        """Whether HotSpot says the permit is past `accepted` (if it cannot say: assume so)."""
+    async def _propagated(
+        self, hotspot: HotSpotClient, permit: TestPermit, *, learn: bool = False
+    ) -> bool:
+        """Whether HotSpot says the permit is past `accepted` (if it cannot say: assume so);
+        with `learn`, when it first says so is kept, to learn the usual delay from."""
         token = self.token if permit.with_company_token else None
         try:
             status = await hotspot.get_permit(permit.hotspot_permit_id or "", company_token=token)
         except HotSpotAPIError:
             return True
-        return status.status != "accepted"
+        if status.status == "accepted":
+            return False
+        if learn and permit.issued_at is not None:
+            self.record(set_permit(permit.id or 0, propagated_at=utcnow()))
+        return True
 
     async def _look_up(self, hotspot: HotSpotClient, permit: TestPermit) -> bool:
         """One enforcement lookup; records the permit as seen when it shows."""
@@ -186,6 +263,14 @@ class Watch:
             "TEST123 visible at %d of %d SpotIDs after %.1f s", seen, self.total, elapsed
         )
         await self.progress.update(seen, elapsed)
+
+
+def _age(permit: TestPermit) -> float:
+    """Seconds since HotSpot accepted the permit (one kept from before this was recorded:
+    long enough)."""
+    if permit.issued_at is None:
+        return math.inf
+    return (utcnow() - permit.issued_at).total_seconds()
 
 
 def _record_missing(permits: list[TestPermit], *, never_visible: set[int], timeout: float) -> None:

@@ -74,6 +74,7 @@ from store.crud.permits import (
     expired_active_permits,
     get_permit,
     permits_for_spot,
+    recent_propagation_delays,
     update_permit,
 )
 from store.crud.reports import (
@@ -160,6 +161,7 @@ __all__ = [
     "mark_integration_live",
     "mark_reply_sent",
     "permits_for_spot",
+    "recent_propagation_delays",
     "record_form_link",
     "record_inbound",
     "record_request",

@@ -63,6 +63,22 @@ def get_permit(session: Session, *, permit_id: int) -> TestPermit:
     return permit
 
 
+def recent_propagation_delays(session: Session, *, limit: int) -> list[float]:
+    """Seconds from HotSpot accepting a test permit to a status poll finding it propagated,
+    for the last `limit` permits whose propagation was caught so."""
+    rows = session.exec(
+        select(TestPermit.issued_at, TestPermit.propagated_at)
+        .where(col(TestPermit.issued_at).is_not(None), col(TestPermit.propagated_at).is_not(None))
+        .order_by(col(TestPermit.propagated_at).desc())
+        .limit(limit)
+    )
+    return [
+        (propagated - issued).total_seconds()
+        for issued, propagated in rows
+        if issued and propagated
+    ]
+
+
 def update_permit(session: Session, *, permit: TestPermit, **changes: object) -> None:
     for name, value in changes.items():
         setattr(permit, name, value)
