@@ -29,6 +29,7 @@ from bench.common import (
     peak_rss_mib,
     record_bench_request,
     store_session,
+    tree_cpu_seconds,
 )
 from stack.prefect import PrefectServer, worker
 from stack.process import descendants
@@ -146,6 +147,8 @@ def one_config(
             process = worker(f"bench-worker-{n}", env=env, pool=POOL, limit=WORKER_LIMIT, log=log)
             pids.append(stack.enter_context(process).pid)
         time.sleep(8)  # the workers start and poll their pool
+        cpu_before = {"server": tree_cpu_seconds(server.pid)}
+        cpu_before["workers"] = sum(tree_cpu_seconds(pid) for pid in pids)
         started = time.time()
         run_ids = asyncio.run(create_runs(server.api_url, deployment_id, request_ids))
         peaks: dict[int, float] = {}
@@ -165,6 +168,10 @@ def one_config(
             datetime.fromisoformat(run["end_time"]).timestamp() for run in runs if run["end_time"]
         ]
         elapsed = (max(ends, default=time.time()) if finished else time.time()) - started
+        cpu = {
+            "server": tree_cpu_seconds(server.pid) - cpu_before["server"],
+            "workers": sum(tree_cpu_seconds(pid) for pid in pids) - cpu_before["workers"],
+        }
         states = request_states(url)
     hotspot = sandbox.state()
     worker_rss = max((peaks[p] for p in pids), default=0.0)
@@ -186,6 +193,9 @@ def one_config(
         "max_requests_in_one_second": hotspot["max_requests_in_one_second"],
         "worker_peak_rss_mib": round(worker_rss, 1),
         "flow_run_process_peak_rss_mib": round(child_rss, 1),
+        # CPU per run: the workers' trees (the worker, its warm starter, the runs' processes)
+        # and the Prefect server; the store's PostgreSQL is not counted.
+        "cpu_per_run_s": {name: round(seconds / COMPANIES, 2) for name, seconds in cpu.items()},
     }
     say(f"many requests, {workers} worker(s): {result}")
     return result

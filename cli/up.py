@@ -46,18 +46,28 @@ DEFAULT_RATE = 20.0
 def up(
     port: Annotated[int, typer.Option(help="Port of the Prefect server and its UI.")] = 4200,
     workers: Annotated[int, typer.Option(min=1, help="Process workers to start.")] = 1,
+    runs_per_worker: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Flow runs each worker runs at once; the others wait in the queue. Each holds "
+            "a few store connections: keep workers × runs under PostgreSQL's max_connections.",
+        ),
+    ] = 10,
 ) -> None:
     """The whole stack on this machine: Prefect server and UI, workers, sandbox, watcher."""
     console = Console()
     try:
         migrate()
-        raise typer.Exit(run_stack(console, port=port, workers=workers))
+        raise typer.Exit(
+            run_stack(console, port=port, workers=workers, runs_per_worker=runs_per_worker)
+        )
     except (StackError, httpx.HTTPError) as exc:
         typer.echo(f"hotspot-onboard up: {exc}", err=True)
         raise typer.Exit(1) from None
 
 
-def run_stack(console: Console, *, port: int, workers: int) -> int:
+def run_stack(console: Console, *, port: int, workers: int, runs_per_worker: int) -> int:
     """Start everything, say what another shell needs, run until Ctrl-C or SIGTERM; 0, or 1
     when a process of the stack stopped on its own."""
     signal.signal(signal.SIGTERM, _interrupt)
@@ -80,7 +90,8 @@ def run_stack(console: Console, *, port: int, workers: int) -> int:
             asyncio.run(_notifications(server.api_url))
             for number in range(1, workers + 1):
                 name = f"worker-{number}"
-                services.append(worker(name, env=env, log=logs / f"{name}.log"))
+                log = logs / f"{name}.log"
+                services.append(worker(name, env=env, limit=runs_per_worker, log=log))
             if settings.imap_host:
                 watch = [str(BIN / "hotspot-onboard"), "watch"]
                 services.append(Service("the watcher", watch, env=env, log=logs / "watcher.log"))

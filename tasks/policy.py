@@ -8,6 +8,7 @@ CLI's and the benchmarks' runs): from the settings, with the transport and limit
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -62,6 +63,9 @@ class StorePace:
     runs' acquisitions loaded the server the runs' states go through."""
 
     HEADROOM = 0.9  # 21 calls span 1.11 s: a call may be 0.1 s late without a 429
+    # Slots are taken one after another anyway: one store connection per process does it, not
+    # one per call in flight (runs × calls in flight exhausted PostgreSQL's connections).
+    _one_at_a_time = threading.Lock()
 
     def __init__(self, key: str, *, rate: float, url: str) -> None:
         self.key, self.url = key, url
@@ -79,7 +83,7 @@ class StorePace:
         await asyncio.to_thread(self._hold, time.time() + seconds)
 
     def _take_slot(self) -> float:
-        with session_scope(self.url) as session:
+        with self._one_at_a_time, session_scope(self.url) as session:
             return crud.take_call_slot(
                 session, key=self.key, interval=self.interval, now=time.time()
             )
