@@ -169,11 +169,21 @@ class WarmStarter:
         self.listener.bind(str(self.path))  # in a directory only this user may enter
         self.listener.listen(64)
         self.selector.register(self.listener, selectors.EVENT_READ, self._accept)
-        self.worker_pid = self._start_worker()
-        self.worker_pidfd = os.pidfd_open(self.worker_pid)
-        self.selector.register(self.worker_pidfd, selectors.EVENT_READ, None)
-        for signum in _FORWARDED:
-            signal.signal(signum, self._forward_to_worker)
+        # A stop asked for while the worker starts waits until there is a worker to pass it to.
+        signal.pthread_sigmask(signal.SIG_BLOCK, _FORWARDED)
+        try:
+            self.worker_pid = self._start_worker()
+            self.worker_pidfd = os.pidfd_open(self.worker_pid)
+            self.selector.register(self.worker_pidfd, selectors.EVENT_READ, None)
+            for signum in _FORWARDED:
+                signal.signal(signum, self._forward_to_worker)
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _FORWARDED)
+        print(
+            f"warm starter: runs fork from {self.path} (worker pid {self.worker_pid})",
+            file=sys.stderr,
+            flush=True,
+        )
         while True:
             for key, _ in self.selector.select():
                 if key.fd == self.worker_pidfd:
@@ -188,6 +198,7 @@ class WarmStarter:
         pid = os.fork()
         if pid == 0:
             try:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, _FORWARDED)
                 os.execvpe(self.worker_command[0], self.worker_command, environment)
             finally:
                 os._exit(127)
@@ -329,8 +340,7 @@ def serve(worker: list[str]) -> int:
     directory = Path(tempfile.mkdtemp(prefix="hotspot-warm-"))
     path = directory / "starter.sock"
     print(
-        f"warm starter: {len(modules)} modules imported in {time.monotonic() - started:.1f} s; "
-        f"runs fork from {path}",
+        f"warm starter: {len(modules)} modules imported in {time.monotonic() - started:.1f} s",
         file=sys.stderr,
         flush=True,
     )
