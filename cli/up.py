@@ -97,7 +97,14 @@ def run_stack(console: Console, *, port: int, workers: int, runs_per_worker: int
                 services.append(Service("the watcher", watch, env=env, log=logs / "watcher.log"))
             for service in services:
                 stack.enter_context(service)
-            _print_summary(console, server, hotspot_url, rate=rate, workers=workers)
+            _print_summary(
+                console,
+                server,
+                hotspot_url,
+                rate=rate,
+                workers=workers,
+                runs_per_worker=runs_per_worker,
+            )
             while all(service.running for service in [server, *services]):
                 time.sleep(1)
             stopped = next(s for s in [server, *services] if not s.running)
@@ -152,7 +159,13 @@ async def _notifications(api_url: str) -> None:
 
 
 def _print_summary(
-    console: Console, server: PrefectServer, hotspot_url: str, *, rate: float, workers: int
+    console: Console,
+    server: PrefectServer,
+    hotspot_url: str,
+    *,
+    rate: float,
+    workers: int,
+    runs_per_worker: int,
 ) -> None:
     """Where everything is, and what another shell exports to use this stack."""
     from stack.automations import describe
@@ -162,7 +175,11 @@ def _print_summary(
     rows = [
         ("HotSpot", f"{hotspot_url} ({sandbox})"),
         ("Prefect API", server.api_url),
-        ("Deployments", f"prefect.yaml's, on pool '{WORK_POOL}'; {workers} worker(s)"),
+        (
+            "Deployments",
+            f"prefect.yaml's, on pool '{WORK_POOL}'; {workers} worker(s), "
+            f"{runs_per_worker} runs at once each",
+        ),
         ("Rate limit", f"{rate:g} HotSpot calls/s across all workers (paced through the store)"),
         ("Inbox watcher", imap or "off (set IMAP_HOST and IMAP_USER to watch a mailbox)"),
         ("Notifications", describe(settings)),
