@@ -541,7 +541,9 @@ class TestPermit(SQLModel, table=True):
     # When HotSpot accepted it, and when a status poll first found it propagated: what
     # verification learns HotSpot's usual propagation delay from.
     issued_at: datetime | None = timestamp(nullable=True)
-    propagated_at: datetime | None = timestamp(nullable=True)
+    propagated_at: datetime | None = Field(  # indexed: the latest are read before each verify
+        default=None, sa_column=Column(UTCDateTime(), nullable=True, index=True)
+    )
     visible_at: datetime | None = timestamp(nullable=True)
     revoked_at: datetime | None = timestamp(nullable=True)
 

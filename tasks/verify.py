@@ -7,7 +7,7 @@ pushed together, follow one of them, the last pushed: only its status is polled,
 before the usual delay, and once HotSpot says it has propagated, each of them is looked up.
 The usual delay is learned from the store: the median of the last permits whose propagation a
 status poll caught (the first poll aims early, so the estimate follows HotSpot down as well as
-up); until there are a few, polling starts after VERIFY_FIRST_POLL_SECONDS.
+up); until one is known, polling starts after VERIFY_FIRST_POLL_SECONDS.
 
 While the lookup does not show a permit, HotSpot's own status for it says whether it has
 propagated yet: as long as it is `accepted`, only that status is polled, every

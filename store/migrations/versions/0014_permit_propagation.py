@@ -22,9 +22,11 @@ def upgrade() -> None:
     with op.batch_alter_table("testpermit", schema=None) as batch_op:
         batch_op.add_column(sa.Column("issued_at", store.models.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column("propagated_at", store.models.UTCDateTime(), nullable=True))
+        batch_op.create_index("ix_testpermit_propagated_at", ["propagated_at"])
 
 
 def downgrade() -> None:
     with op.batch_alter_table("testpermit", schema=None) as batch_op:
+        batch_op.drop_index("ix_testpermit_propagated_at")
         batch_op.drop_column("propagated_at")
         batch_op.drop_column("issued_at")
