@@ -43,6 +43,7 @@ def _cold_start(reason: str | None) -> NoReturn:
     """Become `python -m prefect.engine` with this process's arguments."""
     if reason:
         print(f"warm start unavailable ({reason}); starting cold", file=sys.stderr, flush=True)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _FORWARDED)  # the mask would outlive exec
     os.execv(sys.executable, [sys.executable, "-m", "prefect.engine", *sys.argv[1:]])
 
 
@@ -51,6 +52,8 @@ def launch() -> NoReturn:
     path = os.environ.get(SOCKET_ENV)
     if not path:
         _cold_start(None)
+    # A stop asked for before the fork is known waits for it, so it reaches the run.
+    signal.pthread_sigmask(signal.SIG_BLOCK, _FORWARDED)
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         conn.connect(path)
@@ -77,6 +80,7 @@ def launch() -> NoReturn:
 
     for signum in _FORWARDED:
         signal.signal(signum, forward)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _FORWARDED)
     line = replies.readline().strip()
     if not line.startswith("exit "):  # the warm starter went away while the run went on
         while _exists(pid):
