@@ -91,6 +91,6 @@ async def test_the_usual_propagation_delay_is_learned_from_the_store(store, hots
     known = status_polls(hotspot) - unknown
 
     assert first.state == second.state == "live"
-    assert delay <= learned <= delay + 0.1 * delay + 1  # caught by a status poll, soon after
-    assert unknown >= 6
-    assert known <= 4  # the first a little before the usual delay
+    assert delay <= learned <= delay + 0.1 * delay + 3  # caught by a status poll, soon after
+    assert unknown >= 5  # about every half second from the first second (8 on an idle machine)
+    assert known <= 4  # from 80% of the usual delay: 2 or 3
