@@ -159,14 +159,14 @@ class Watch:
     async def all_of(self, hotspot: HotSpotClient, permits: list[TestPermit]) -> None:
         """Watch every permit: those HotSpot has had long enough on their own, the newest
         following the last pushed."""
+        ages = [_age(p) for p in permits]
         if self.usual_delay is None:
-            youngest = min((_age(p) for p in permits), default=0.0)
-            settled = [p for p in permits if _age(p) - youngest >= PUSHED_TOGETHER_SECONDS]
+            horizon = min(ages, default=0.0) + PUSHED_TOGETHER_SECONDS
             first = settings.verify_first_poll_seconds
         else:
-            settled = [p for p in permits if _age(p) >= self.usual_delay]
-            first = 0.0
-        following = [p for p in permits if p not in settled]
+            horizon, first = self.usual_delay, 0.0
+        settled = [p for p, age in zip(permits, ages, strict=True) if age >= horizon]
+        following = [p for p, age in zip(permits, ages, strict=True) if age < horizon]
         await gather_all(
             [
                 *(self.until_visible(hotspot, p, first_look=first) for p in settled),
