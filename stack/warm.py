@@ -18,6 +18,7 @@ must start in milliseconds.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import selectors
@@ -224,43 +225,31 @@ class WarmStarter:
         conn.settimeout(10)  # a stuck client must not hold every other run
         fds: list[int] = []
         try:
-            header, fds, _, _ = socket.recv_fds(conn, _HEADER.size, len(_STDIO))
-            (size,) = _HEADER.unpack(header) if len(header) == _HEADER.size else (0,)
-            if len(fds) != len(_STDIO) or not 0 < size <= _MAX_REQUEST:
-                raise ValueError("a malformed request")
-            payload = b""
-            while len(payload) < size:
-                chunk = conn.recv(size - len(payload))
-                if not chunk:
-                    raise ValueError("the request was cut short")
-                payload += chunk
-            request = json.loads(payload)
+            fds, request = _read_request(conn)
             changed = differences(request["env"], self.environment)
-            if changed:
-                conn.sendall(f"cold its environment differs in {', '.join(changed)}\n".encode())
-                return None
-            return self._fork(conn, fds, request)
+            if not changed:
+                return self._fork(conn, fds, request)
+            conn.sendall(f"cold its environment differs in {', '.join(changed)}\n".encode())
         except (OSError, ValueError, KeyError, TypeError) as exc:
             print(f"warm starter: refused a request: {exc}", file=sys.stderr, flush=True)
-            return None
-        finally:
-            for fd in fds:
-                os.close(fd)
-            if conn.fileno() != -1 and not self._serving(conn):
-                conn.close()
-
-    def _serving(self, conn: socket.socket) -> bool:
-        return any(run.conn is conn for run in self.runs.values())
+        for fd in fds:
+            os.close(fd)
+        conn.close()
+        return None
 
     def _fork(self, conn: socket.socket, fds: list[int], request: dict[str, Any]) -> _Fork | None:
+        """Fork a run for the client; in the starter, its streams are the fork's now."""
         pid = os.fork()
         if pid == 0:
             return self._become_run(conn, fds, request)
-        pidfd = os.pidfd_open(pid)
+        for fd in fds:
+            os.close(fd)
+        run = _Run(pid, conn, os.pidfd_open(pid))
+        self.runs[run.pidfd] = run
         conn.settimeout(None)
-        self.runs[pidfd] = _Run(pid, conn, pidfd)
-        self.selector.register(pidfd, selectors.EVENT_READ, self._reap)
-        self.selector.register(conn, selectors.EVENT_READ, self._client_gone)
+        self.selector.register(run.pidfd, selectors.EVENT_READ, functools.partial(self._reap, run))
+        gone = functools.partial(self._client_gone, run)
+        self.selector.register(conn, selectors.EVENT_READ, gone)
         conn.sendall(f"pid {pid}\n".encode())
         flow_run = request["env"].get("PREFECT__FLOW_RUN_ID", "?")
         print(f"warm starter: flow run {flow_run} forked as pid {pid}", file=sys.stderr, flush=True)
@@ -282,16 +271,15 @@ class WarmStarter:
         for target, fd in zip(_STDIO, fds, strict=True):
             os.dup2(fd, target)
             os.close(fd)
-        fds.clear()
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
         return _Fork(request["argv"])
 
-    def _reap(self, pidfd: int) -> None:
-        run = self.runs.pop(pidfd)
-        self.selector.unregister(pidfd)
-        os.close(pidfd)
+    def _reap(self, run: _Run, _pidfd: int) -> None:
+        del self.runs[run.pidfd]
+        self.selector.unregister(run.pidfd)
+        os.close(run.pidfd)
         _, status = os.waitpid(run.pid, 0)
         if run.conn is not None:
             self.selector.unregister(run.conn)
@@ -301,9 +289,8 @@ class WarmStarter:
                 pass
             run.conn.close()
 
-    def _client_gone(self, conn: socket.socket) -> None:
+    def _client_gone(self, run: _Run, conn: socket.socket) -> None:
         """The client closed its end: it was killed, so its run is killed too."""
-        run = next(run for run in self.runs.values() if run.conn is conn)
         try:
             if conn.recv(1):
                 return  # nothing is sent after the request; ignore it
@@ -316,6 +303,29 @@ class WarmStarter:
             os.kill(run.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def _read_request(conn: socket.socket) -> tuple[list[int], dict[str, Any]]:
+    """A client's standard streams (as descriptors) and its request (argv, env, cwd)."""
+    header, fds, _, _ = socket.recv_fds(conn, _HEADER.size, len(_STDIO))
+    try:
+        if len(fds) != len(_STDIO) or len(header) != _HEADER.size:
+            raise ValueError("a malformed request")
+        (size,) = _HEADER.unpack(header)
+        if not 0 < size <= _MAX_REQUEST:
+            raise ValueError(f"a request of {size} bytes")
+        payload = b""
+        while len(payload) < size:
+            chunk = conn.recv(size - len(payload))
+            if not chunk:
+                raise ValueError("the request was cut short")
+            payload += chunk
+        request: dict[str, Any] = json.loads(payload)
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        raise
+    return fds, request
 
 
 def run_engine(fork: _Fork) -> NoReturn:
