@@ -73,21 +73,6 @@ def peak_rss_mib(pid: int) -> float:
     return 0.0
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """CPU seconds (user + system) of a process tree so far: each live process's own, plus
-    what its children that have exited and been reaped used (`/proc/PID/stat`)."""
-    from stack.process import descendants
-
-    ticks = 0
-    for member in (pid, *descendants(pid)):
-        try:
-            fields = Path(f"/proc/{member}/stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        ticks += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
 # --- onboardings in a fresh process -----------------------------------------------------------
 
 

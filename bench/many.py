@@ -29,10 +29,9 @@ from bench.common import (
     peak_rss_mib,
     record_bench_request,
     store_session,
-    tree_cpu_seconds,
 )
 from stack.prefect import PrefectServer, worker
-from stack.process import descendants
+from stack.process import descendants, tree_cpu_seconds
 from stack.sandbox import SandboxProcess
 from testing.databases import throwaway_postgres
 

@@ -74,6 +74,16 @@ def started_at(pid: int) -> int | None:
     return int(fields[19]) if fields else None
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) of a process tree so far: each live process's own, plus
+    what its exited and reaped children used."""
+    ticks = sum(
+        sum(int(value) for value in _stat(member)[11:15])  # utime stime cutime cstime
+        for member in (pid, *descendants(pid))
+    )
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def _stat(pid: int) -> list[str]:
     """/proc/PID/stat's fields after the command name (the state is the first); [] if gone."""
     try:
