@@ -62,23 +62,25 @@ def test_token_is_encrypted_at_rest(store_url: str) -> None:
         assert crud.company_token(company) == "tok-rotated-secret"
 
 
-def test_same_request_key_is_one_request(store_url: str) -> None:
-    def record() -> tuple[int, bool]:
-        with session_scope() as session:
-            request, created = crud.record_request(
-                session,
-                key="message-id:<1@acme>",
-                source=RequestSource.email,
-                raw=b"raw",
-                parsed={},
-                sender="jane@acme.example",
-                subject="s",
-                spots=[("Lot A", "14283")],
-            )
-            return request.id, created
+def _store_email(key: str) -> tuple[int, bool]:
+    """Jane's email stored as intake stores it: the request's id, and whether it is new."""
+    with session_scope() as session:
+        request, created = crud.record_request(
+            session,
+            key=key,
+            source=RequestSource.email,
+            raw=b"raw",
+            parsed={},
+            sender="jane@acme.example",
+            subject="s",
+            spots=[("Lot A", "14283")],
+        )
+        return request.id or 0, created
 
-    first, created_first = record()
-    second, created_second = record()
+
+def test_same_request_key_is_one_request(store_url: str) -> None:
+    first, created_first = _store_email("message-id:<1@acme>")
+    second, created_second = _store_email("message-id:<1@acme>")
     assert (first, created_first) == (second, True) and created_second is False
     with session_scope() as session:
         assert len(crud.request_spots(session, request_id=first)) == 1
@@ -88,23 +90,12 @@ def test_same_request_key_is_one_request(store_url: str) -> None:
     # watchers): the database decides, one request, no IntegrityError.
     start = Barrier(4)
 
-    def record_at_once(key: str) -> tuple[int, bool]:
+    def at_once(key: str) -> tuple[int, bool]:
         start.wait()
-        with session_scope() as session:
-            request, created = crud.record_request(
-                session,
-                key=key,
-                source=RequestSource.email,
-                raw=b"raw",
-                parsed={},
-                sender="jane@acme.example",
-                subject="s",
-                spots=[("Lot A", "14283")],
-            )
-            return request.id or 0, created
+        return _store_email(key)
 
     with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(record_at_once, ["message-id:<2@acme>"] * 4))
+        results = list(pool.map(at_once, ["message-id:<2@acme>"] * 4))
     assert len({request_id for request_id, _ in results}) == 1
     assert sorted(created for _, created in results) == [False, False, False, True]
 
