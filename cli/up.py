@@ -175,11 +175,8 @@ def _print_summary(
     rows = [
         ("HotSpot", f"{hotspot_url} ({sandbox})"),
         ("Prefect API", server.api_url),
-        (
-            "Deployments",
-            f"prefect.yaml's, on pool '{WORK_POOL}'; {workers} worker(s), "
-            f"{runs_per_worker} runs at once each",
-        ),
+        ("Deployments", f"prefect.yaml's, on pool '{WORK_POOL}'"),
+        ("Workers", f"{workers}, each running up to {runs_per_worker} flow runs at once"),
         ("Rate limit", f"{rate:g} HotSpot calls/s across all workers (paced through the store)"),
         ("Inbox watcher", imap or "off (set IMAP_HOST and IMAP_USER to watch a mailbox)"),
         ("Notifications", describe(settings)),

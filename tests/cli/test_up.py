@@ -57,7 +57,14 @@ def up(tmp_path: Path, smtp_capture: SmtpCapture) -> Iterator[Up]:
     output = tmp_path / "up.txt"
     with output.open("wb") as sink:
         process = subprocess.Popen(
-            ["make", "-s", "-C", str(PROJECT_DIR), "up", f"UP_ARGS=--port {port} --workers 1"],
+            [
+                "make",
+                "-s",
+                "-C",
+                str(PROJECT_DIR),
+                "up",
+                f"UP_ARGS=--port {port} --workers 1 --runs-per-worker 3",
+            ],
             env=env,
             cwd=tmp_path,
             stdout=sink,
@@ -81,6 +88,9 @@ def test_up_serves_the_ui_with_everything_deployed_and_sigterm_leaves_nothing(
 ) -> None:
     page = httpx.get(up.ui, timeout=30)
     assert page.status_code == 200 and "<html" in page.text.lower()
+    assert "Workers        1, each running up to 3 flow runs at once" in up.output()
+    workers = [cmdline(p) for p in descendants(up.process.pid) if b"worker\0start" in cmdline(p)]
+    assert workers and all(b"--limit\x003\x00" in command for command in workers)
     with SyncPrefectClient(up.api) as client:
         assert client.read_work_pool(WORK_POOL).type == "process"
         assert client.read_deployment_by_name(ONBOARDING_DEPLOYMENT).work_pool_name == WORK_POOL
