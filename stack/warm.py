@@ -250,7 +250,10 @@ class WarmStarter:
         self.selector.register(run.pidfd, selectors.EVENT_READ, functools.partial(self._reap, run))
         gone = functools.partial(self._client_gone, run)
         self.selector.register(conn, selectors.EVENT_READ, gone)
-        conn.sendall(f"pid {pid}\n".encode())
+        try:
+            conn.sendall(f"pid {pid}\n".encode())
+        except OSError:
+            pass  # the client is gone: its closed end kills the run (_client_gone)
         flow_run = request["env"].get("PREFECT__FLOW_RUN_ID", "?")
         print(f"warm starter: flow run {flow_run} forked as pid {pid}", file=sys.stderr, flush=True)
         return None
